@@ -1,0 +1,63 @@
+//! Subcommands, each in its own file with one `run` function, and the mapping
+//! from outcomes and errors to exit codes.
+
+pub mod rules;
+pub mod scan;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::rules::ConfigError;
+
+/// Exit code: no findings.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the scan could not complete.
+pub const EXIT_SCAN_ERROR: u8 = 3;
+
+/// Why a command failed; decides the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    /// Bad flags or arguments (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A broken config or rule file (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The work could not be completed (exit 3).
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl CmdError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CmdError::Usage(_) | CmdError::Config(_) => EXIT_USAGE,
+            CmdError::Failed(_) => EXIT_SCAN_ERROR,
+        }
+    }
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let outcome = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Rules(command) => rules::run(&command),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("keyhound: error: {}", error_chain(&err));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn error_chain(err: &CmdError) -> String {
+    match err {
+        CmdError::Failed(inner) => format!("{inner:#}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,332 @@
+//! The detection engine: [`Scanner::scan`] turns bytes into [`Match`]es.
+//!
+//! One pass of the keyword [`prefilter`] over the input finds which rules can
+//! match and where; each such rule runs its regex only on small windows around
+//! its keyword hits (the hit's line by default). Candidates then pass the
+//! rule's checksum, entropy threshold, inline-allow comments and allowlists.
+//! The `Scanner` is immutable and `Sync`; each thread brings its own [`Scratch`].
+
+pub mod allow;
+pub mod checksum;
+pub mod entropy;
+pub mod location;
+pub mod prefilter;
+
+use std::ops::Range;
+
+use crate::finding::{Confidence, Finding, Fingerprint, Origin, Secret};
+use crate::rules::{Rule, RuleSet};
+
+use allow::Candidate;
+use location::{line_end, line_start, Locator};
+use prefilter::{Prefilter, PrefilterError, Target};
+
+/// Bytes searched either side of a keyword hit within its line.
+const LINE_WINDOW: usize = 1024;
+/// Comments that suppress a finding on their line.
+const INLINE_ALLOW_MARKERS: [&[u8]; 2] = [b"keyhound:allow", b"gitleaks:allow"];
+
+/// What the engine saw: a rule's match in one input. Offsets are bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index of the rule in the scanner's [`RuleSet`].
+    pub rule: usize,
+    /// The secret's byte range.
+    pub secret: Range<usize>,
+    /// The whole regex match's byte range.
+    pub matched: Range<usize>,
+    /// Shannon entropy of the secret.
+    pub entropy: f32,
+    /// Confidence after context.
+    pub confidence: Confidence,
+}
+
+/// One input to scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// Normalised path (for path rules and allowlists), if any.
+    pub path: Option<&'a str>,
+    /// Commit id, for history scans.
+    pub commit: Option<&'a str>,
+}
+
+/// Per-thread working memory, reused across inputs so the hot path does not allocate.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    hits: Vec<Vec<usize>>,
+    touched: Vec<usize>,
+    context_seen: Vec<bool>,
+    windows: Vec<Range<usize>>,
+}
+
+/// The compiled engine.
+#[derive(Debug)]
+pub struct Scanner {
+    rules: RuleSet,
+    prefilter: Prefilter,
+    /// Rules without keywords: they run on every input.
+    unfiltered: Vec<usize>,
+    /// Rules with only a path pattern.
+    path_only: Vec<usize>,
+}
+
+impl Scanner {
+    /// Builds the engine for `rules`. Regexes are compiled lazily on first use.
+    pub fn new(rules: RuleSet) -> Result<Self, PrefilterError> {
+        let prefilter = Prefilter::new(&rules)?;
+        let unfiltered = (0..rules.rules.len())
+            .filter(|&index| rules.rules[index].regex.is_some() && rules.rules[index].keywords.is_empty())
+            .collect();
+        let path_only = (0..rules.rules.len()).filter(|&index| rules.rules[index].regex.is_none()).collect();
+        Ok(Scanner { rules, prefilter, unfiltered, path_only })
+    }
+
+    /// The rules this scanner runs.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Number of distinct keywords in the prefilter.
+    pub fn keyword_count(&self) -> usize {
+        self.prefilter.keyword_count()
+    }
+
+    /// A scratch space sized for this scanner.
+    pub fn scratch(&self) -> Scratch {
+        let count = self.rules.rules.len();
+        Scratch {
+            hits: vec![Vec::new(); count],
+            touched: Vec::new(),
+            context_seen: vec![false; count],
+            windows: Vec::new(),
+        }
+    }
+
+    /// Whether a global allowlist suppresses everything in `path`, so the file
+    /// need not even be read.
+    pub fn path_is_allowlisted(&self, path: &str) -> bool {
+        self.rules.global_allowlists.iter().any(|allowlist| allowlist.allows_whole_path(path))
+    }
+
+    /// Rules whose regex failed to compile (reported once per scan), with the reason.
+    pub fn broken_rules(&self) -> Vec<(&str, String)> {
+        self.rules
+            .rules
+            .iter()
+            .filter_map(|rule| Some((rule.id.as_str(), rule.regex.as_ref()?.failure()?.to_string())))
+            .collect()
+    }
+
+    /// Scans one input, appending matches to `out` (sorted by position).
+    pub fn scan(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
+        let first_new = out.len();
+        self.collect_hits(input.bytes, scratch);
+        for index in self.path_only.iter().copied() {
+            if self.path_applies(&self.rules.rules[index], input.path) && input.path.is_some() {
+                out.push(Match { rule: index, secret: 0..0, matched: 0..0, entropy: 0.0, confidence: self.rules.rules[index].confidence });
+            }
+        }
+        for index in self.unfiltered.iter().copied() {
+            scratch.windows.clear();
+            scratch.windows.push(0..input.bytes.len());
+            self.confirm(index, input, scratch, out);
+        }
+        let mut touched = std::mem::take(&mut scratch.touched);
+        touched.sort_unstable();
+        for &index in &touched {
+            if !scratch.hits[index].is_empty() {
+                self.build_windows(index, input.bytes, scratch);
+                self.confirm(index, input, scratch, out);
+            }
+        }
+        for &index in &touched {
+            scratch.hits[index].clear();
+            scratch.context_seen[index] = false;
+        }
+        touched.clear();
+        scratch.touched = touched;
+        self.resolve_overlaps(&mut out[first_new..]);
+        out.retain(|m| m.rule != usize::MAX);
+        out[first_new..].sort_by(|a, b| (a.secret.start, a.rule).cmp(&(b.secret.start, b.rule)));
+    }
+
+    /// Turns a match into a reportable finding. `locator` must belong to the same input.
+    pub fn finding(&self, input: Input<'_>, found: &Match, origin: &Origin, locator: &mut Locator<'_>) -> Finding {
+        let rule = &self.rules.rules[found.rule];
+        let secret = String::from_utf8_lossy(&input.bytes[found.secret.clone()]).into_owned();
+        let matched = String::from_utf8_lossy(&input.bytes[found.matched.clone()]).into_owned();
+        let location = locator.locate(found.secret.start, found.secret.end.max(found.secret.start + 1));
+        let path = origin.display_path();
+        Finding {
+            rule_id: rule.id.clone(),
+            description: rule.description.clone(),
+            fingerprint: Fingerprint::compute(&rule.id, &path, &secret),
+            origin: origin.clone(),
+            location,
+            secret: Secret::new(secret),
+            matched: Secret::new(matched),
+            entropy: found.entropy,
+            confidence: found.confidence,
+            tags: rule.tags.clone(),
+        }
+    }
+
+    fn collect_hits(&self, bytes: &[u8], scratch: &mut Scratch) {
+        let Scratch { hits, touched, context_seen, .. } = scratch;
+        self.prefilter.for_each_hit(bytes, |start, target| match target {
+            Target::Rule(index) => {
+                let index = index as usize;
+                let rule_hits = &mut hits[index];
+                if rule_hits.is_empty() && !context_seen[index] {
+                    touched.push(index);
+                }
+                rule_hits.push(start);
+            }
+            Target::Context(index) => {
+                let index = index as usize;
+                if hits[index].is_empty() && !context_seen[index] {
+                    touched.push(index);
+                }
+                context_seen[index] = true;
+            }
+        });
+    }
+
+    /// Merges the windows around a rule's keyword hits into disjoint ranges.
+    fn build_windows(&self, index: usize, bytes: &[u8], scratch: &mut Scratch) {
+        let rule = &self.rules.rules[index];
+        let hits = &mut scratch.hits[index];
+        if !hits.is_sorted() {
+            hits.sort_unstable();
+        }
+        let windows = &mut scratch.windows;
+        windows.clear();
+        for &hit in hits.iter() {
+            if let Some(last) = windows.last() {
+                // A hit inside the previous line window shares that window.
+                if rule.window.is_none() && hit < last.end {
+                    continue;
+                }
+            }
+            let window = match rule.window {
+                Some(span) => hit.saturating_sub(span)..bytes.len().min(hit.saturating_add(span)),
+                None => line_start(bytes, hit, LINE_WINDOW)..line_end(bytes, hit, LINE_WINDOW),
+            };
+            match windows.last_mut() {
+                Some(last) if window.start <= last.end => last.end = last.end.max(window.end),
+                _ => windows.push(window),
+            }
+        }
+    }
+
+    /// Runs a rule's regex over the prepared windows and keeps what passes its filters.
+    fn confirm(&self, index: usize, input: Input<'_>, scratch: &Scratch, out: &mut Vec<Match>) {
+        let rule = &self.rules.rules[index];
+        if !self.path_applies(rule, input.path) {
+            return;
+        }
+        let Some(Ok(regex)) = rule.regex.as_ref().map(|lazy| lazy.get()) else {
+            return;
+        };
+        let confidence = match &rule.context {
+            Some(context) if scratch.context_seen[index] => context.confidence,
+            _ => rule.confidence,
+        };
+        for window in &scratch.windows {
+            let haystack = &input.bytes[window.clone()];
+            for captures in regex.captures_iter(haystack) {
+                let whole = captures.get(0).expect("group 0 always participates");
+                let secret = match rule.secret_group {
+                    Some(group) => captures.get(group),
+                    None => captures.iter().skip(1).flatten().find(|group| !group.is_empty()).or(Some(whole)),
+                };
+                let Some(secret) = secret.filter(|secret| !secret.is_empty()) else {
+                    continue;
+                };
+                let secret = window.start + secret.start()..window.start + secret.end();
+                let matched = window.start + whole.start()..window.start + whole.end();
+                if let Some(found) = self.accept(rule, index, input, secret, matched, confidence) {
+                    out.push(found);
+                }
+            }
+        }
+    }
+
+    /// Applies checksum, entropy, inline allow and allowlists to one candidate.
+    fn accept(
+        &self,
+        rule: &Rule,
+        index: usize,
+        input: Input<'_>,
+        secret: Range<usize>,
+        matched: Range<usize>,
+        confidence: Confidence,
+    ) -> Option<Match> {
+        let bytes = input.bytes;
+        let secret_bytes = &bytes[secret.clone()];
+        if let Some(checksum) = rule.checksum {
+            if !checksum.is_valid(secret_bytes) {
+                return None;
+            }
+        }
+        let entropy = entropy::shannon_entropy(secret_bytes);
+        if rule.entropy.is_some_and(|minimum| entropy < minimum) {
+            return None;
+        }
+        let line = line_start(bytes, matched.start, usize::MAX)..line_end(bytes, matched.end, usize::MAX);
+        let line = &bytes[line];
+        if INLINE_ALLOW_MARKERS.iter().any(|marker| memchr::memmem::find(line, marker).is_some()) {
+            return None;
+        }
+        let candidate = Candidate {
+            rule_id: &rule.id,
+            secret: secret_bytes,
+            matched: &bytes[matched.clone()],
+            line,
+            path: input.path,
+            commit: input.commit,
+        };
+        let allowed = rule.allowlists.iter().chain(&self.rules.global_allowlists).any(|list| list.allows(&candidate));
+        (!allowed).then_some(Match { rule: index, secret, matched, entropy, confidence })
+    }
+
+    fn path_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
+        match &rule.path {
+            Some(pattern) => path.is_some_and(|path| pattern.is_match(path)),
+            None => true,
+        }
+    }
+
+    /// Drops duplicate matches and fallback-rule matches that overlap another
+    /// rule's secret (marking them with `usize::MAX` for removal).
+    fn resolve_overlaps(&self, matches: &mut [Match]) {
+        matches.sort_by(|a, b| (a.secret.start, a.secret.end, a.rule).cmp(&(b.secret.start, b.secret.end, b.rule)));
+        for i in 0..matches.len() {
+            if matches[i].rule == usize::MAX {
+                continue;
+            }
+            for j in i + 1..matches.len() {
+                if matches[j].secret.start >= matches[i].secret.end.max(matches[i].secret.start + 1) {
+                    break;
+                }
+                if matches[j].rule == usize::MAX {
+                    continue;
+                }
+                let same = matches[i].rule == matches[j].rule && matches[i].secret == matches[j].secret;
+                let i_fallback = self.rules.rules[matches[i].rule].fallback;
+                let j_fallback = self.rules.rules[matches[j].rule].fallback;
+                if same || (j_fallback && !i_fallback) {
+                    matches[j].rule = usize::MAX;
+                } else if i_fallback && !j_fallback {
+                    matches[i].rule = usize::MAX;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

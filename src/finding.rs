@@ -1,0 +1,266 @@
+//! What a scan reports: [`Finding`]s with their [`Origin`], [`Location`],
+//! [`Fingerprint`] and a [`Secret`] that redacts itself everywhere by default.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// How sure a rule is that its match is a real credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// The shape is shared with non-secrets or other vendors; needs a human look.
+    Low,
+    /// A plausible credential.
+    Medium,
+    /// An unmistakable credential format, or a format confirmed by context.
+    High,
+}
+
+impl Default for Confidence {
+    fn default() -> Self {
+        Confidence::Medium
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        })
+    }
+}
+
+/// A secret value. `Display`, `Debug` and `Serialize` show only a redacted
+/// form; [`Secret::expose`] is the one way to get the value itself.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a found value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The full secret. Call only for verification, rotation or `--show-secrets`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The redacted form: a short prefix (at most 4 characters and never more
+    /// than a quarter of the value) followed by a fixed mask, so neither the
+    /// value nor its length leaks.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+/// Redacts `value` the way [`Secret::redacted`] does.
+pub fn redact(value: &str) -> String {
+    let keep = (value.chars().count() / 4).min(4);
+    let prefix: String = value.chars().take(keep).collect();
+    format!("{prefix}*****")
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+/// A stable identity for a finding: derived from the rule id, the path and a
+/// hash of the secret, never from the line number, so it survives line moves,
+/// reruns and other machines (paths are normalised to `/`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// Computes the fingerprint of `secret` found by `rule_id` in `path`.
+    pub fn compute(rule_id: &str, path: &str, secret: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(rule_id.as_bytes());
+        hasher.update([0]);
+        hasher.update(path.replace('\\', "/").as_bytes());
+        hasher.update([0]);
+        hasher.update(secret.as_bytes());
+        let digest = hasher.finalize();
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Fingerprint(hex)
+    }
+
+    /// The fingerprint as 32 lowercase hex characters.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where scanned bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// A file on disk; the path as given on the command line or found by the walk.
+    File(std::path::PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Origin {
+    /// The path as a display string (`-` for stdin), with `/` separators.
+    pub fn display_path(&self) -> String {
+        match self {
+            Origin::File(path) => normalize_path(path),
+            Origin::Stdin => "-".to_string(),
+        }
+    }
+
+    /// The file path, if the origin is a file.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Origin::File(path) => Some(path),
+            Origin::Stdin => None,
+        }
+    }
+}
+
+/// Renders a path lossily with `/` separators and no leading `./`.
+pub fn normalize_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    match text.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => text,
+    }
+}
+
+/// A position range, 1-based; `end_column` is inclusive (the last character).
+/// Columns count Unicode scalar values (bytes of invalid UTF-8 count as one each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    /// Line of the first character of the secret.
+    pub line: usize,
+    /// Column of the first character of the secret.
+    pub column: usize,
+    /// Line of the last character of the secret.
+    pub end_line: usize,
+    /// Column of the last character of the secret.
+    pub end_column: usize,
+}
+
+/// A reportable finding: what the engine matched, where, and how to identify it.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The rule that matched.
+    pub rule_id: String,
+    /// The rule's human description.
+    pub description: String,
+    /// Where the bytes came from.
+    pub origin: Origin,
+    /// Position of the secret.
+    pub location: Location,
+    /// The secret itself (redacted unless exposed).
+    pub secret: Secret,
+    /// The whole regex match the secret was taken from (redacted unless exposed).
+    pub matched: Secret,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f32,
+    /// How sure the rule is.
+    pub confidence: Confidence,
+    /// The rule's tags.
+    pub tags: Vec<String>,
+    /// Stable identity of this finding.
+    pub fingerprint: Fingerprint,
+}
+
+impl Finding {
+    /// The text of `matched` with the secret inside it redacted (or not, when
+    /// `show_secrets` is set).
+    pub fn match_text(&self, show_secrets: bool) -> String {
+        let matched = self.matched.expose();
+        if show_secrets {
+            return matched.to_string();
+        }
+        let secret = self.secret.expose();
+        if secret.is_empty() {
+            return redact(matched);
+        }
+        matched.replace(secret, &self.secret.redacted())
+    }
+
+    /// The secret text to print under the given policy.
+    pub fn secret_text(&self, show_secrets: bool) -> String {
+        if show_secrets {
+            self.secret.expose().to_string()
+        } else {
+            self.secret.redacted()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_display_debug_and_json() {
+        let secret = Secret::new("sk-0123456789abcdef0123456789abcdef");
+        assert_eq!(secret.to_string(), "sk-0*****");
+        assert_eq!(format!("{secret:?}"), "Secret(sk-0*****)");
+        assert_eq!(serde_json::to_string(&secret).unwrap(), "\"sk-0*****\"");
+        assert_eq!(secret.expose(), "sk-0123456789abcdef0123456789abcdef");
+    }
+
+    #[test]
+    fn short_secrets_keep_at_most_a_quarter() {
+        assert_eq!(redact("abcdefgh"), "ab*****");
+        assert_eq!(redact("abc"), "*****");
+    }
+
+    #[test]
+    fn fingerprint_ignores_line_and_separator_style() {
+        let unix = Fingerprint::compute("rule", "src/a.py", "secret");
+        let windows = Fingerprint::compute("rule", "src\\a.py", "secret");
+        assert_eq!(unix, windows);
+        assert_eq!(unix.as_str().len(), 32);
+        assert_ne!(unix, Fingerprint::compute("rule", "src/b.py", "secret"));
+        assert_ne!(unix, Fingerprint::compute("other", "src/a.py", "secret"));
+    }
+
+    #[test]
+    fn match_text_redacts_the_secret_inside_the_match() {
+        let finding = Finding {
+            rule_id: "r".into(),
+            description: "d".into(),
+            origin: Origin::Stdin,
+            location: Location { line: 1, column: 1, end_line: 1, end_column: 1 },
+            secret: Secret::new("abcdefghijklmnop"),
+            matched: Secret::new("KEY=\"abcdefghijklmnop\""),
+            entropy: 4.0,
+            confidence: Confidence::High,
+            tags: vec![],
+            fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
+        };
+        assert_eq!(finding.match_text(false), "KEY=\"abcd*****\"");
+        assert_eq!(finding.match_text(true), "KEY=\"abcdefghijklmnop\"");
+    }
+}

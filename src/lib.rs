@@ -1,0 +1,16 @@
+//! keyhound: a fast secret-leak scanner.
+//!
+//! The library is organised as the pipeline it runs:
+//! [`source`]s yield bytes with an origin, the [`engine`] turns bytes into
+//! matches using the [`rules`], matches become [`finding::Finding`]s, and
+//! [`report`] writes them in the chosen format.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod engine;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod stats;

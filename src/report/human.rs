@@ -1,0 +1,72 @@
+//! Human-readable output: one block per finding, redacted by default.
+
+use std::io::{self, Write};
+
+use crate::finding::{Confidence, Finding};
+
+use super::{RenderOptions, Report};
+
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Writes each finding as:
+///
+/// ```text
+/// src/settings.py:12:18  deepseek-api-key  DeepSeek API key  [high]
+///     DEEPSEEK_API_KEY = "sk-0*****"
+///     fingerprint: 5d41402abc4b2a76b9719d911017c592
+/// ```
+pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    for finding in report.findings {
+        write_finding(finding, options, out)?;
+    }
+    Ok(())
+}
+
+fn paint(options: RenderOptions, style: &str, text: &str) -> String {
+    if options.color {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let location = format!(
+        "{}:{}:{}",
+        finding.origin.display_path(),
+        finding.location.line,
+        finding.location.column
+    );
+    let confidence_style = match finding.confidence {
+        Confidence::High => RED,
+        Confidence::Medium => YELLOW,
+        Confidence::Low => DIM,
+    };
+    writeln!(
+        out,
+        "{}  {}  {}  [{}]",
+        paint(options, BOLD, &location),
+        paint(options, confidence_style, &finding.rule_id),
+        finding.description,
+        finding.confidence
+    )?;
+    let matched = finding.match_text(options.show_secrets);
+    let matched = shorten(matched.trim(), 160);
+    writeln!(out, "    {matched}")?;
+    writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
+    writeln!(out)
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
+}

@@ -1,0 +1,92 @@
+//! JSON and JSON Lines output.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::finding::{Confidence, Finding};
+use crate::stats::ScanStats;
+
+use super::{RenderOptions, Report};
+
+/// The JSON shape of one finding.
+#[derive(Debug, Serialize)]
+pub struct JsonFinding<'a> {
+    /// Rule id.
+    pub rule_id: &'a str,
+    /// Rule description.
+    pub description: &'a str,
+    /// Path (`-` for stdin).
+    pub path: String,
+    /// 1-based line of the secret.
+    pub line: usize,
+    /// 1-based column of the secret.
+    pub column: usize,
+    /// Line of the secret's last character.
+    pub end_line: usize,
+    /// Column of the secret's last character (inclusive).
+    pub end_column: usize,
+    /// The secret, redacted unless `--show-secrets`.
+    pub secret: String,
+    /// The whole match, with the secret redacted unless `--show-secrets`.
+    #[serde(rename = "match")]
+    pub matched: String,
+    /// Shannon entropy of the secret (bits per byte, two decimals).
+    pub entropy: f64,
+    /// Rule confidence after context.
+    pub confidence: Confidence,
+    /// Stable finding identity.
+    pub fingerprint: &'a str,
+    /// Rule tags.
+    pub tags: &'a [String],
+}
+
+impl<'a> JsonFinding<'a> {
+    /// Builds the JSON view of `finding` under `options`.
+    pub fn new(finding: &'a Finding, options: RenderOptions) -> Self {
+        JsonFinding {
+            rule_id: &finding.rule_id,
+            description: &finding.description,
+            path: finding.origin.display_path(),
+            line: finding.location.line,
+            column: finding.location.column,
+            end_line: finding.location.end_line,
+            end_column: finding.location.end_column,
+            secret: finding.secret_text(options.show_secrets),
+            matched: finding.match_text(options.show_secrets),
+            entropy: (f64::from(finding.entropy) * 100.0).round() / 100.0,
+            confidence: finding.confidence,
+            fingerprint: finding.fingerprint.as_str(),
+            tags: &finding.tags,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    tool: &'static str,
+    version: &'static str,
+    findings: Vec<JsonFinding<'a>>,
+    stats: &'a ScanStats,
+}
+
+/// Writes `{"tool", "version", "findings": [...], "stats": {...}}`.
+pub fn write_document(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let document = Document {
+        tool: "keyhound",
+        version: env!("CARGO_PKG_VERSION"),
+        findings: report.findings.iter().map(|finding| JsonFinding::new(finding, options)).collect(),
+        stats: report.stats,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// Writes one JSON object per finding per line.
+pub fn write_lines(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    for finding in report.findings {
+        serde_json::to_writer(&mut *out, &JsonFinding::new(finding, options))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! SARIF 2.1.0 output (GitHub code scanning compatible), built with the
+//! `serde-sarif` types.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde_json::json;
+use serde_sarif::sarif::{
+    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag, Region,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+};
+
+use crate::finding::{Confidence, Finding};
+use crate::rules::Rule;
+
+use super::{RenderOptions, Report};
+
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/keyhound/keyhound";
+/// Key of keyhound's fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "keyhound/v1";
+
+const REMEDIATION: &str = "A secret committed to a repository must be treated as exposed. \
+1. Revoke or rotate it at the provider now (deleting the line does not un-leak it). \
+2. Load the new value from the environment or a secret manager instead of source code. \
+3. If it reached git history, purge it (git filter-repo) after rotating. \
+If this is not a secret, add a `keyhound:allow` comment on its line or an allowlist entry in .keyhound.toml.";
+
+/// Writes the report as a SARIF log with one run.
+pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let mut rule_ids: Vec<&str> = report.findings.iter().map(|finding| finding.rule_id.as_str()).collect();
+    rule_ids.sort_unstable();
+    rule_ids.dedup();
+    let descriptors: Vec<ReportingDescriptor> =
+        rule_ids.iter().map(|id| descriptor(id, report.rules.get(id))).collect();
+    let results: Vec<SarifResult> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            let index = rule_ids.binary_search(&finding.rule_id.as_str()).unwrap_or_default();
+            result(finding, index, options)
+        })
+        .collect();
+
+    let driver = ToolComponent::builder()
+        .name("keyhound")
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(INFORMATION_URI)
+        .rules(descriptors)
+        .build();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .column_kind(json!("unicodeCodePoints"))
+        .build();
+    let log = Sarif::builder().schema(SCHEMA_URI).version(json!("2.1.0")).runs(vec![run]).build();
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+fn text(value: impl Into<String>) -> MultiformatMessageString {
+    MultiformatMessageString::builder().text(value.into()).build()
+}
+
+fn descriptor(id: &str, rule: Option<&Rule>) -> ReportingDescriptor {
+    let description = rule.map_or(id, |rule| rule.description.as_str());
+    let mut properties = BTreeMap::new();
+    properties.insert("precision".to_string(), json!(precision(rule.map(|rule| rule.confidence))));
+    properties.insert("security-severity".to_string(), json!("8.0"));
+    let tags: Vec<String> =
+        ["security", "secret"].into_iter().map(String::from).chain(rule.into_iter().flat_map(|rule| rule.tags.clone())).collect();
+    ReportingDescriptor::builder()
+        .id(id)
+        .name(id)
+        .short_description(text(description))
+        .full_description(text(format!("{description} found in source. keyhound rule `{id}`.")))
+        .help(
+            MultiformatMessageString::builder()
+                .text(REMEDIATION.to_string())
+                .markdown(REMEDIATION.to_string())
+                .build(),
+        )
+        .properties(PropertyBag::builder().tags(tags).additional_properties(properties).build())
+        .build()
+}
+
+fn precision(confidence: Option<Confidence>) -> &'static str {
+    match confidence {
+        Some(Confidence::High) => "very-high",
+        Some(Confidence::Medium) | None => "high",
+        Some(Confidence::Low) => "medium",
+    }
+}
+
+fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> SarifResult {
+    let location = &finding.location;
+    let region = Region::builder()
+        .start_line(location.line as i64)
+        .start_column(location.column as i64)
+        .end_line(location.end_line as i64)
+        .end_column(location.end_column as i64 + 1)
+        .snippet(
+            serde_sarif::sarif::ArtifactContent::builder().text(finding.match_text(options.show_secrets)).build(),
+        )
+        .build();
+    let artifact = ArtifactLocation::builder().uri(uri(&finding.origin.display_path())).build();
+    let physical = PhysicalLocation::builder().artifact_location(artifact).region(region).build();
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(FINGERPRINT_KEY.to_string(), finding.fingerprint.to_string());
+    let mut properties = BTreeMap::new();
+    properties.insert("confidence".to_string(), json!(finding.confidence));
+    properties.insert("entropy".to_string(), json!((f64::from(finding.entropy) * 100.0).round() / 100.0));
+    let message = format!(
+        "{} found: {} ({} confidence)",
+        finding.description,
+        finding.secret_text(options.show_secrets),
+        finding.confidence
+    );
+    SarifResult::builder()
+        .rule_id(finding.rule_id.clone())
+        .rule_index(rule_index as i64)
+        .level(match finding.confidence {
+            Confidence::High | Confidence::Medium => ResultLevel::Error,
+            Confidence::Low => ResultLevel::Warning,
+        })
+        .message(Message::builder().text(message).build())
+        .locations(vec![Location::builder().physical_location(physical).build()])
+        .partial_fingerprints(fingerprints)
+        .properties(PropertyBag::builder().additional_properties(properties).build())
+        .build()
+}
+
+/// A relative URI reference for a path: `/` separators, reserved characters escaped.
+fn uri(path: &str) -> String {
+    let mut encoded = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => encoded.push(byte as char),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    if path.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn uris_escape_reserved_characters() {
+        assert_eq!(uri("src/a b#c.py"), "src/a%20b%23c.py");
+        assert_eq!(uri("/abs/x.env"), "file:///abs/x.env");
+        assert_eq!(uri("ü.txt"), "%C3%BC.txt");
+    }
+}

@@ -1,0 +1,147 @@
+//! Rules as data: the compiled [`Rule`] and [`RuleSet`], loaded from the
+//! embedded default files in `rules/` and from user configs (see [`load`]).
+
+pub mod examples;
+pub mod load;
+pub mod schema;
+
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::engine::allow::Allowlist;
+use crate::engine::checksum::Checksum;
+use crate::finding::Confidence;
+
+pub use load::{ConfigError, RuleSource};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// Largest compiled program a rule regex may produce (bytes).
+const REGEX_SIZE_LIMIT: usize = 16 * (1 << 20);
+
+/// A regex compiled on first use, so that a scan pays only for the rules
+/// whose keywords actually occur.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Result<Regex, String>>,
+}
+
+impl LazyRegex {
+    /// Wraps `pattern` without compiling it.
+    pub fn new(pattern: impl Into<String>) -> Self {
+        LazyRegex { pattern: pattern.into(), compiled: OnceLock::new() }
+    }
+
+    /// The source pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The compile error, if compilation was attempted and failed.
+    pub fn failure(&self) -> Option<&str> {
+        self.compiled.get()?.as_ref().err().map(String::as_str)
+    }
+
+    /// The compiled regex, compiling it now if needed. Errors (e.g. a pattern
+    /// over the size limit) are cached and returned as text.
+    pub fn get(&self) -> Result<&Regex, &str> {
+        self.compiled
+            .get_or_init(|| compile_bytes_regex(&self.pattern))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+/// Compiles a rule pattern for byte haystacks: ASCII semantics first (smaller
+/// and faster), falling back to Unicode when the pattern needs it.
+pub fn compile_bytes_regex(pattern: &str) -> Result<Regex, String> {
+    let build = |unicode: bool| {
+        RegexBuilder::new(pattern)
+            .unicode(unicode)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(4 * REGEX_SIZE_LIMIT)
+            .build()
+    };
+    build(false).or_else(|_| build(true)).map_err(|err| err.to_string())
+}
+
+/// Context that changes a finding's confidence when present in the same file.
+#[derive(Debug)]
+pub struct Context {
+    /// Literals searched (ASCII case-insensitive) anywhere in the file.
+    pub keywords: Vec<String>,
+    /// Confidence to report when one occurs.
+    pub confidence: Confidence,
+}
+
+/// A validated detection rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Unique id.
+    pub id: String,
+    /// Human description.
+    pub description: String,
+    /// The content pattern; `None` for a path-only rule.
+    pub regex: Option<LazyRegex>,
+    /// Capture group holding the secret (`None`: first non-empty group).
+    pub secret_group: Option<usize>,
+    /// Minimum Shannon entropy of the secret.
+    pub entropy: Option<f32>,
+    /// Prefilter literals; empty means the rule runs on every file.
+    pub keywords: Vec<String>,
+    /// Path restriction.
+    pub path: Option<regex::Regex>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Rule-specific allowlists.
+    pub allowlists: Vec<Allowlist>,
+    /// Base confidence.
+    pub confidence: Confidence,
+    /// Optional confidence from file context.
+    pub context: Option<Context>,
+    /// Optional checksum the secret must pass.
+    pub checksum: Option<Checksum>,
+    /// Bytes either side of a keyword hit to search, across lines.
+    pub window: Option<usize>,
+    /// Report only when no other rule found an overlapping secret.
+    pub fallback: bool,
+    /// Texts this rule must report.
+    pub examples: Vec<String>,
+    /// Texts this rule must not report.
+    pub negative_examples: Vec<String>,
+    /// The file the rule came from.
+    pub source: RuleSource,
+}
+
+/// All rules of a scan plus the global allowlists.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Rules in a stable order.
+    pub rules: Vec<Rule>,
+    /// Allowlists applied to every rule.
+    pub global_allowlists: Vec<Allowlist>,
+}
+
+impl RuleSet {
+    /// keyhound's default rules, embedded at build time.
+    pub fn defaults() -> Result<RuleSet, ConfigError> {
+        load::load_defaults()
+    }
+
+    /// Looks a rule up by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}

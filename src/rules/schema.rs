@@ -1,0 +1,152 @@
+//! The on-disk rule/config format: a superset of the gitleaks TOML schema.
+//!
+//! These types only describe what a file says; [`super::load`] validates them
+//! into compiled [`super::Rule`]s. Unknown fields are rejected so that a typo
+//! is an error rather than a silently ignored setting.
+
+use serde::Deserialize;
+
+use crate::finding::Confidence;
+
+/// One configuration or rule file (`.keyhound.toml`, `.gitleaks.toml`, `rules/*.toml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Free-form title (gitleaks).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Free-form description (gitleaks).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Minimum gitleaks version (accepted and ignored).
+    #[serde(default, rename = "minVersion")]
+    pub min_version: Option<String>,
+    /// How this config builds on the default rules.
+    #[serde(default)]
+    pub extend: Option<ExtendSpec>,
+    /// Rules defined by this file.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// The global allowlist (gitleaks before 8.25).
+    #[serde(default)]
+    pub allowlist: Option<AllowlistSpec>,
+    /// Global allowlists (gitleaks 8.25 and later).
+    #[serde(default)]
+    pub allowlists: Vec<AllowlistSpec>,
+}
+
+/// `[extend]`: build on the default rules or another file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendSpec {
+    /// Start from keyhound's default rules.
+    #[serde(default, rename = "useDefault")]
+    pub use_default: bool,
+    /// Start from another config file (relative to this one).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Ids of base rules to drop.
+    #[serde(default, rename = "disabledRules")]
+    pub disabled_rules: Vec<String>,
+}
+
+/// `[[rules]]`: one detection rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique rule id, e.g. `deepseek-api-key`.
+    pub id: String,
+    /// What the rule finds, for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The pattern (Rust `regex` syntax, RE2-compatible).
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Which capture group holds the secret.
+    #[serde(default, rename = "secretGroup")]
+    pub secret_group: Option<usize>,
+    /// Minimum Shannon entropy of the secret, in bits per byte.
+    #[serde(default)]
+    pub entropy: Option<f32>,
+    /// Literals (ASCII case-insensitive) that must occur near a match.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Regex the file path must match for the rule to apply.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A single allowlist (gitleaks before 8.25).
+    #[serde(default)]
+    pub allowlist: Option<AllowlistSpec>,
+    /// Allowlists (gitleaks 8.25 and later).
+    #[serde(default)]
+    pub allowlists: Vec<AllowlistSpec>,
+    /// keyhound: base confidence of the rule's findings.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    /// keyhound: raise (or set) confidence when context words occur in the same file.
+    #[serde(default)]
+    pub context: Option<ContextSpec>,
+    /// keyhound: a named checksum the secret must satisfy (`github-crc32`).
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// keyhound: bytes searched either side of a keyword hit, across lines.
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// keyhound: only report when no other rule found an overlapping secret.
+    #[serde(default)]
+    pub fallback: bool,
+    /// keyhound: texts this rule must report (tested in CI).
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// keyhound: texts this rule must not report (tested in CI).
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+/// `context = { keywords = [...], confidence = "high" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSpec {
+    /// Literals whose presence anywhere in the file sets the confidence.
+    pub keywords: Vec<String>,
+    /// The confidence to report when any context keyword occurs.
+    #[serde(default = "high")]
+    pub confidence: Confidence,
+}
+
+fn high() -> Confidence {
+    Confidence::High
+}
+
+/// An allowlist: conditions under which a match is not reported.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistSpec {
+    /// What the allowlist is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `OR` (any criterion suffices, the default) or `AND` (all given criteria).
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Commit ids whose findings are allowed (git scans).
+    #[serde(default)]
+    pub commits: Vec<String>,
+    /// Path regexes.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes tested against `regexTarget`.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// `secret` (default), `match` or `line`.
+    #[serde(default, rename = "regexTarget")]
+    pub regex_target: Option<String>,
+    /// Substrings (case-insensitive) of the secret that mark it as not a secret.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    /// gitleaks 8.25: rule ids a global allowlist applies to.
+    #[serde(default, rename = "targetRules")]
+    pub target_rules: Vec<String>,
+}

@@ -1,0 +1,141 @@
+//! Scan statistics: what was scanned, what was skipped and why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why a file or input was not scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Contains NUL bytes in its first 8 KiB.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge,
+    /// Could not be opened or read (permissions, I/O error, vanished).
+    Unreadable,
+    /// A symbolic link (not followed).
+    Symlink,
+    /// Not a regular file (FIFO, socket, device).
+    Special,
+    /// Matched a global path allowlist.
+    Allowlisted,
+}
+
+impl SkipReason {
+    /// A short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too large",
+            SkipReason::Unreadable => "unreadable",
+            SkipReason::Symlink => "symlink (not followed)",
+            SkipReason::Special => "not a regular file",
+            SkipReason::Allowlisted => "allowlisted path",
+        }
+    }
+
+    /// Whether a skip of this kind means content that might hold a secret went
+    /// unscanned for a reason the user should hear about without `--verbose`.
+    pub fn is_warning(self) -> bool {
+        matches!(self, SkipReason::Unreadable)
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One skipped input, kept for `--verbose` and the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The path (or `-`).
+    pub path: String,
+    /// Why.
+    pub reason: SkipReason,
+    /// Details, e.g. the I/O error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// How many skipped entries are kept individually (counts are always exact).
+pub const MAX_SKIPPED_LISTED: usize = 10_000;
+
+/// Totals for one scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanStats {
+    /// Inputs whose content was scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Findings reported.
+    pub findings: u64,
+    /// Skipped inputs by reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Individually listed skipped inputs (at most [`MAX_SKIPPED_LISTED`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<Skipped>,
+    /// Rules loaded.
+    pub rules: usize,
+    /// Wall-clock duration in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl ScanStats {
+    /// Records one scanned input.
+    pub fn scanned(&mut self, bytes: usize) {
+        self.files_scanned += 1;
+        self.bytes_scanned += bytes as u64;
+    }
+
+    /// Records one skipped input.
+    pub fn skip(&mut self, path: String, reason: SkipReason, detail: Option<String>) {
+        *self.skipped.entry(reason).or_default() += 1;
+        if self.skipped_files.len() < MAX_SKIPPED_LISTED {
+            self.skipped_files.push(Skipped { path, reason, detail });
+        }
+    }
+
+    /// Total skipped inputs.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Adds another worker's totals into these.
+    pub fn merge(&mut self, other: ScanStats) {
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+        self.findings += other.findings;
+        for (reason, count) in other.skipped {
+            *self.skipped.entry(reason).or_default() += count;
+        }
+        let room = MAX_SKIPPED_LISTED.saturating_sub(self.skipped_files.len());
+        self.skipped_files.extend(other.skipped_files.into_iter().take(room));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_adds_counts_and_lists() {
+        let mut a = ScanStats::default();
+        a.scanned(10);
+        a.skip("x".into(), SkipReason::Binary, None);
+        let mut b = ScanStats::default();
+        b.scanned(5);
+        b.skip("y".into(), SkipReason::Binary, None);
+        b.skip("z".into(), SkipReason::Unreadable, Some("denied".into()));
+        a.merge(b);
+        assert_eq!((a.files_scanned, a.bytes_scanned), (2, 15));
+        assert_eq!(a.skipped[&SkipReason::Binary], 2);
+        assert_eq!(a.skipped_total(), 3);
+        assert_eq!(a.skipped_files.len(), 3);
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["skipped"]["binary"], 2);
+    }
+}
