@@ -140,7 +140,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "G" => 1 << 30,
         _ => return Err(format!("`{trimmed}` is not a size: use bytes or a K/M/G suffix, e.g. 8M")),
     };
-    let number: u64 = number.parse().map_err(|_| format!("`{trimmed}` is not a size: it must start with a number, e.g. 8M"))?;
+    let number: u64 =
+        number.parse().map_err(|_| format!("`{trimmed}` is not a size: it must start with a number, e.g. 8M"))?;
     number.checked_mul(multiplier).ok_or_else(|| format!("`{trimmed}` is too large"))
 }
 

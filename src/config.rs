@@ -43,12 +43,26 @@ pub fn resolve_rules(choice: ConfigChoice<'_>, roots: &[PathBuf]) -> Result<(Rul
     }
 }
 
-/// The config file in the directory of the first scanned path, if any.
+/// The config file for a scan: looked for in the directory of the first
+/// scanned path, then in its parents up to the enclosing git repository's root
+/// (so `keyhound scan src/app.py` from a hook finds the repository's config).
 pub fn discover(roots: &[PathBuf]) -> Option<PathBuf> {
+    let in_dir = |dir: &Path| DISCOVERED_CONFIG_NAMES.iter().map(|name| dir.join(name)).find(|path| path.is_file());
     let root = roots.iter().find(|root| root.as_os_str() != "-")?;
-    let dir = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new(".")) };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    DISCOVERED_CONFIG_NAMES.iter().map(|name| dir.join(name)).find(|candidate| candidate.is_file())
+    {
+        let start = if root.is_dir() { root.clone() } else { root.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let start = if start.as_os_str().is_empty() { PathBuf::from(".") } else { start };
+        let start = start.canonicalize().unwrap_or(start);
+        for dir in start.ancestors() {
+            if let Some(found) = in_dir(dir) {
+                return Some(found);
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -60,8 +74,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(discover(&[dir.path().to_path_buf()]), None);
         std::fs::write(dir.path().join(".gitleaks.toml"), "").unwrap();
-        assert_eq!(discover(&[dir.path().to_path_buf()]), Some(dir.path().join(".gitleaks.toml")));
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(discover(&[dir.path().to_path_buf()]), Some(root.join(".gitleaks.toml")));
         std::fs::write(dir.path().join(".keyhound.toml"), "").unwrap();
-        assert_eq!(discover(&[dir.path().join("file.txt")]), Some(dir.path().join(".keyhound.toml")));
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(discover(&[dir.path().join("file.txt")]), Some(root.join(".keyhound.toml")));
+        std::fs::create_dir_all(dir.path().join("src/deep")).unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        assert_eq!(discover(&[dir.path().join("src/deep/a.py")]), Some(root.join(".keyhound.toml")));
     }
 }

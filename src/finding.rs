@@ -182,6 +182,8 @@ pub struct Finding {
     pub secret: Secret,
     /// The whole regex match the secret was taken from (redacted unless exposed).
     pub matched: Secret,
+    /// The line around the secret (at most a few hundred characters).
+    pub line: Secret,
     /// Shannon entropy of the secret, bits per byte.
     pub entropy: f32,
     /// How sure the rule is.
@@ -196,15 +198,24 @@ impl Finding {
     /// The text of `matched` with the secret inside it redacted (or not, when
     /// `show_secrets` is set).
     pub fn match_text(&self, show_secrets: bool) -> String {
-        let matched = self.matched.expose();
+        self.redact_within(&self.matched, show_secrets)
+    }
+
+    /// The line around the secret, with the secret redacted unless `show_secrets`.
+    pub fn line_text(&self, show_secrets: bool) -> String {
+        self.redact_within(&self.line, show_secrets)
+    }
+
+    fn redact_within(&self, text: &Secret, show_secrets: bool) -> String {
+        let text = text.expose();
         if show_secrets {
-            return matched.to_string();
+            return text.to_string();
         }
         let secret = self.secret.expose();
-        if secret.is_empty() {
-            return redact(matched);
+        if secret.is_empty() || !text.contains(secret) {
+            return redact(text);
         }
-        matched.replace(secret, &self.secret.redacted())
+        text.replace(secret, &self.secret.redacted())
     }
 
     /// The secret text to print under the given policy.
@@ -255,6 +266,7 @@ mod tests {
             location: Location { line: 1, column: 1, end_line: 1, end_column: 1 },
             secret: Secret::new("abcdefghijklmnop"),
             matched: Secret::new("KEY=\"abcdefghijklmnop\""),
+            line: Secret::new("  KEY=\"abcdefghijklmnop\" # x"),
             entropy: 4.0,
             confidence: Confidence::High,
             tags: vec![],
@@ -262,5 +274,6 @@ mod tests {
         };
         assert_eq!(finding.match_text(false), "KEY=\"abcd*****\"");
         assert_eq!(finding.match_text(true), "KEY=\"abcdefghijklmnop\"");
+        assert_eq!(finding.line_text(false), "  KEY=\"abcd*****\" # x");
     }
 }

@@ -88,9 +88,6 @@ fn test(rules: RuleSet) -> Result<u8, CmdError> {
         eprintln!("FAIL rule `{rule_id}`: regex does not compile: {problem}");
     }
     let failed = report.failures.len() + scanner.broken_rules().len();
-    println!(
-        "{} rules, {} examples checked, {} failed",
-        rule_count, report.checked, failed
-    );
+    println!("{} rules, {} examples checked, {} failed", rule_count, report.checked, failed);
     Ok(if failed == 0 { EXIT_CLEAN } else { EXIT_EXAMPLES_FAILED })
 }

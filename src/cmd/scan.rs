@@ -90,8 +90,9 @@ fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>, CmdError> {
     match path {
         None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
         Some(path) => {
-            let file = File::create(path)
-                .map_err(|err| CmdError::Usage(format!("--output {}: cannot create the file: {err}", path.display())))?;
+            let file = File::create(path).map_err(|err| {
+                CmdError::Usage(format!("--output {}: cannot create the file: {err}", path.display()))
+            })?;
             Ok(Box::new(BufWriter::new(file)))
         }
     }

@@ -121,8 +121,10 @@ impl Allowlist {
     /// Whether every match in `path` is suppressed whatever its content, so
     /// the file need not be scanned at all.
     pub fn allows_whole_path(&self, path: &str) -> bool {
-        let only_paths =
-            self.commits.is_empty() && self.regexes.is_empty() && self.stopwords.is_none() && self.target_rules.is_empty();
+        let only_paths = self.commits.is_empty()
+            && self.regexes.is_empty()
+            && self.stopwords.is_none()
+            && self.target_rules.is_empty();
         (only_paths || !self.require_all) && self.target_rules.is_empty() && self.path_matches(Some(path))
     }
 
@@ -194,7 +196,8 @@ mod tests {
     #[test]
     fn whole_path_skip_only_for_path_criteria() {
         assert!(allowlist("paths = ['\\.lock$']").allows_whole_path("Cargo.lock"));
-        assert!(!allowlist("condition = \"AND\"\npaths = ['\\.lock$']\nstopwords = [\"a\"]").allows_whole_path("Cargo.lock"));
+        assert!(!allowlist("condition = \"AND\"\npaths = ['\\.lock$']\nstopwords = [\"a\"]")
+            .allows_whole_path("Cargo.lock"));
     }
 
     #[test]

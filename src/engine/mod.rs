@@ -23,6 +23,8 @@ use prefilter::{Prefilter, PrefilterError, Target};
 
 /// Bytes searched either side of a keyword hit within its line.
 const LINE_WINDOW: usize = 1024;
+/// Characters of line context kept either side of a finding's secret.
+const LINE_CONTEXT: usize = 200;
 /// Comments that suppress a finding on their line.
 const INLINE_ALLOW_MARKERS: [&[u8]; 2] = [b"keyhound:allow", b"gitleaks:allow"];
 
@@ -125,7 +127,13 @@ impl Scanner {
         self.collect_hits(input.bytes, scratch);
         for index in self.path_only.iter().copied() {
             if self.path_applies(&self.rules.rules[index], input.path) && input.path.is_some() {
-                out.push(Match { rule: index, secret: 0..0, matched: 0..0, entropy: 0.0, confidence: self.rules.rules[index].confidence });
+                out.push(Match {
+                    rule: index,
+                    secret: 0..0,
+                    matched: 0..0,
+                    entropy: 0.0,
+                    confidence: self.rules.rules[index].confidence,
+                });
             }
         }
         for index in self.unfiltered.iter().copied() {
@@ -157,6 +165,9 @@ impl Scanner {
         let rule = &self.rules.rules[found.rule];
         let secret = String::from_utf8_lossy(&input.bytes[found.secret.clone()]).into_owned();
         let matched = String::from_utf8_lossy(&input.bytes[found.matched.clone()]).into_owned();
+        let line = line_start(input.bytes, found.secret.start, LINE_CONTEXT)
+            ..line_end(input.bytes, found.secret.end, LINE_CONTEXT);
+        let line = String::from_utf8_lossy(&input.bytes[line]).into_owned();
         let location = locator.locate(found.secret.start, found.secret.end.max(found.secret.start + 1));
         let path = origin.display_path();
         Finding {
@@ -167,6 +178,7 @@ impl Scanner {
             location,
             secret: Secret::new(secret),
             matched: Secret::new(matched),
+            line: Secret::new(line),
             entropy: found.entropy,
             confidence: found.confidence,
             tags: rule.tags.clone(),

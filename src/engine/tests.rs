@@ -11,9 +11,7 @@ fn secrets(scanner: &Scanner, text: &str, path: Option<&str>) -> Vec<(String, St
     let mut scratch = scanner.scratch();
     let mut out = Vec::new();
     scanner.scan(Input { bytes: text.as_bytes(), path, commit: None }, &mut scratch, &mut out);
-    out.iter()
-        .map(|m| (scanner.rules().rules[m.rule].id.clone(), text[m.secret.clone()].to_string()))
-        .collect()
+    out.iter().map(|m| (scanner.rules().rules[m.rule].id.clone(), text[m.secret.clone()].to_string())).collect()
 }
 
 const TOKEN_RULE: &str = r#"

@@ -35,12 +35,7 @@ fn paint(options: RenderOptions, style: &str, text: &str) -> String {
 }
 
 fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let location = format!(
-        "{}:{}:{}",
-        finding.origin.display_path(),
-        finding.location.line,
-        finding.location.column
-    );
+    let location = format!("{}:{}:{}", finding.origin.display_path(), finding.location.line, finding.location.column);
     let confidence_style = match finding.confidence {
         Confidence::High => RED,
         Confidence::Medium => YELLOW,
@@ -54,8 +49,8 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
         finding.description,
         finding.confidence
     )?;
-    let matched = finding.match_text(options.show_secrets);
-    let matched = shorten(matched.trim(), 160);
+    let line = finding.line_text(options.show_secrets);
+    let matched = shorten(line.trim(), 160);
     writeln!(out, "    {matched}")?;
     writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
     writeln!(out)

@@ -47,7 +47,12 @@ pub struct RenderOptions {
 }
 
 /// Writes `report` in `format` to `out`.
-pub fn write_report(format: Format, report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_report(
+    format: Format,
+    report: &Report<'_>,
+    options: RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         Format::Human => human::write(report, options, out),
         Format::Json => json::write_document(report, options, out),

@@ -68,18 +68,18 @@ fn descriptor(id: &str, rule: Option<&Rule>) -> ReportingDescriptor {
     let mut properties = BTreeMap::new();
     properties.insert("precision".to_string(), json!(precision(rule.map(|rule| rule.confidence))));
     properties.insert("security-severity".to_string(), json!("8.0"));
-    let tags: Vec<String> =
-        ["security", "secret"].into_iter().map(String::from).chain(rule.into_iter().flat_map(|rule| rule.tags.clone())).collect();
+    let tags: Vec<String> = ["security", "secret"]
+        .into_iter()
+        .map(String::from)
+        .chain(rule.into_iter().flat_map(|rule| rule.tags.clone()))
+        .collect();
     ReportingDescriptor::builder()
         .id(id)
         .name(id)
         .short_description(text(description))
         .full_description(text(format!("{description} found in source. keyhound rule `{id}`.")))
         .help(
-            MultiformatMessageString::builder()
-                .text(REMEDIATION.to_string())
-                .markdown(REMEDIATION.to_string())
-                .build(),
+            MultiformatMessageString::builder().text(REMEDIATION.to_string()).markdown(REMEDIATION.to_string()).build(),
         )
         .properties(PropertyBag::builder().tags(tags).additional_properties(properties).build())
         .build()
@@ -100,9 +100,7 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
         .start_column(location.column as i64)
         .end_line(location.end_line as i64)
         .end_column(location.end_column as i64 + 1)
-        .snippet(
-            serde_sarif::sarif::ArtifactContent::builder().text(finding.match_text(options.show_secrets)).build(),
-        )
+        .snippet(serde_sarif::sarif::ArtifactContent::builder().text(finding.match_text(options.show_secrets)).build())
         .build();
     let artifact = ArtifactLocation::builder().uri(uri(&finding.origin.display_path())).build();
     let physical = PhysicalLocation::builder().artifact_location(artifact).region(region).build();

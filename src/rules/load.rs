@@ -222,7 +222,9 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
             let groups = capture_group_count(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
             if let Some(group) = spec.secret_group {
                 if group > groups {
-                    return Err(fail(format!("`secretGroup = {group}` but the regex has only {groups} capture group(s)")));
+                    return Err(fail(format!(
+                        "`secretGroup = {group}` but the regex has only {groups} capture group(s)"
+                    )));
                 }
             }
             Some(LazyRegex::new(pattern.clone()))
@@ -230,7 +232,9 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         None => None,
     };
     let path = match &spec.path {
-        Some(pattern) => Some(regex::Regex::new(pattern).map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?),
+        Some(pattern) => {
+            Some(regex::Regex::new(pattern).map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?)
+        }
         None => None,
     };
     if let Some(entropy) = spec.entropy {
@@ -289,11 +293,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
 
 /// Parses a pattern (without compiling it) and counts its capture groups.
 fn capture_group_count(pattern: &str) -> Result<usize, String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .map_err(|err| err.to_string())?;
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).map_err(|err| err.to_string())?;
     Ok(hir.properties().explicit_captures_len())
 }
 

@@ -47,10 +47,7 @@ impl LazyRegex {
     /// The compiled regex, compiling it now if needed. Errors (e.g. a pattern
     /// over the size limit) are cached and returned as text.
     pub fn get(&self) -> Result<&Regex, &str> {
-        self.compiled
-            .get_or_init(|| compile_bytes_regex(&self.pattern))
-            .as_ref()
-            .map_err(String::as_str)
+        self.compiled.get_or_init(|| compile_bytes_regex(&self.pattern)).as_ref().map_err(String::as_str)
     }
 }
 

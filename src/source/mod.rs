@@ -35,9 +35,7 @@ impl ScanResults {
 
     /// Orders findings by path, position and rule, for stable output.
     pub fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
-            (&a.origin, a.location, &a.rule_id).cmp(&(&b.origin, b.location, &b.rule_id))
-        });
+        self.findings.sort_by(|a, b| (&a.origin, a.location, &a.rule_id).cmp(&(&b.origin, b.location, &b.rule_id)));
         self.stats.findings = self.findings.len() as u64;
     }
 }

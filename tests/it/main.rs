@@ -1,0 +1,9 @@
+//! keyhound's integration tests: one test binary (see STYLE.md), one module
+//! per area.
+
+mod common;
+mod rule_examples;
+mod scan_cli;
+// mod scan_fixtures;
+mod sarif_schema;
+mod scan_inputs;

@@ -1,0 +1,81 @@
+//! Output formats, redaction and snapshots of what users see.
+
+use crate::common::{keyhound, Tree, TOKEN, TOKEN_RULES};
+
+fn leaky_tree() -> Tree {
+    let tree = Tree::new();
+    tree.write(".keyhound.toml", TOKEN_RULES);
+    tree.write("config/settings.py", format!("import os\n\nAPI_TOKEN = \"{TOKEN}\"\n"));
+    tree.write("notes.md", format!("old token: {TOKEN} # keyhound:allow\n"));
+    tree
+}
+
+fn stdout_of(tree: &Tree, args: &[&str]) -> String {
+    let output = keyhound().current_dir(tree.path()).arg("scan").args(args).output().unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn secrets_are_redacted_in_every_format_by_default() {
+    let tree = leaky_tree();
+    for format in ["human", "json", "jsonl", "sarif"] {
+        let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", format]).output().unwrap();
+        let all = [output.stdout, output.stderr].concat();
+        let text = String::from_utf8_lossy(&all);
+        assert!(!text.contains(TOKEN), "{format} output leaks the secret:\n{text}");
+        assert!(text.contains("tok_*****"), "{format} output shows the redacted form:\n{text}");
+    }
+}
+
+#[test]
+fn show_secrets_prints_them_in_full() {
+    let tree = leaky_tree();
+    for format in ["human", "json", "jsonl", "sarif"] {
+        assert!(stdout_of(&tree, &[".", "--format", format, "--show-secrets"]).contains(TOKEN), "{format}");
+    }
+}
+
+#[test]
+fn human_output_snapshot() {
+    let tree = leaky_tree();
+    insta::assert_snapshot!("human_output", stdout_of(&tree, &["."]));
+}
+
+#[test]
+fn json_output_snapshot() {
+    let tree = leaky_tree();
+    let mut report: serde_json::Value = serde_json::from_str(&stdout_of(&tree, &[".", "--format", "json"])).unwrap();
+    report["stats"]["duration_ms"] = 0.into();
+    report["version"] = "X".into();
+    insta::assert_json_snapshot!("json_output", report);
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let tree = leaky_tree();
+    let out = tree.path().join("report.json");
+    keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json", "-o"]).arg(&out).assert().code(1);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn fingerprints_survive_line_moves() {
+    let tree = leaky_tree();
+    let fingerprint = |tree: &Tree| {
+        let report: serde_json::Value = serde_json::from_str(&stdout_of(tree, &[".", "--format", "json"])).unwrap();
+        report["findings"][0]["fingerprint"].as_str().unwrap().to_string()
+    };
+    let before = fingerprint(&tree);
+    tree.write("config/settings.py", format!("\n\n\n# moved\nAPI_TOKEN = \"{TOKEN}\"\n"));
+    assert_eq!(fingerprint(&tree), before);
+}
+
+#[test]
+fn help_explains_the_commands_and_exit_codes() {
+    let output = keyhound().arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in ["scan", "rules", "Exit codes", "keyhound scan ."] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
