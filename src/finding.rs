@@ -8,21 +8,16 @@ use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 /// How sure a rule is that its match is a real credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// The shape is shared with non-secrets or other vendors; needs a human look.
     Low,
     /// A plausible credential.
+    #[default]
     Medium,
     /// An unmistakable credential format, or a format confirmed by context.
     High,
-}
-
-impl Default for Confidence {
-    fn default() -> Self {
-        Confidence::Medium
-    }
 }
 
 impl fmt::Display for Confidence {

@@ -157,7 +157,7 @@ impl Scanner {
         scratch.touched = touched;
         self.resolve_overlaps(&mut out[first_new..]);
         out.retain(|m| m.rule != usize::MAX);
-        out[first_new..].sort_by(|a, b| (a.secret.start, a.rule).cmp(&(b.secret.start, b.rule)));
+        out[first_new..].sort_by_key(|m| (m.secret.start, m.rule));
     }
 
     /// Turns a match into a reportable finding. `locator` must belong to the same input.
@@ -314,7 +314,7 @@ impl Scanner {
     /// Drops duplicate matches and fallback-rule matches that overlap another
     /// rule's secret (marking them with `usize::MAX` for removal).
     fn resolve_overlaps(&self, matches: &mut [Match]) {
-        matches.sort_by(|a, b| (a.secret.start, a.secret.end, a.rule).cmp(&(b.secret.start, b.secret.end, b.rule)));
+        matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
         for i in 0..matches.len() {
             if matches[i].rule == usize::MAX {
                 continue;

@@ -3,7 +3,7 @@
 
 mod common;
 mod rule_examples;
-mod scan_cli;
-// mod scan_fixtures;
 mod sarif_schema;
+mod scan_cli;
+mod scan_fixtures;
 mod scan_inputs;
