@@ -1,10 +1,16 @@
 //! The keyword prefilter: one ASCII-case-insensitive Aho-Corasick automaton
 //! over every rule's keywords (and context words) finds, in a single pass over
 //! the input, which rules are worth running and where.
+//!
+//! The search is leftmost-longest and non-overlapping, which is much faster
+//! than an overlapping search, yet loses nothing: each pattern's targets
+//! include those of every keyword it contains (a hit on `sk-ant-` is also a
+//! hit on `sk-`), and after each hit the search resumes one byte after the
+//! hit's start, so keywords that begin inside a hit are found too.
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 
 use crate::rules::RuleSet;
 
@@ -60,13 +66,14 @@ impl Prefilter {
                 add(keyword, Target::Context(rule_index));
             }
         }
+        let targets = close_over_contained(&patterns, &targets);
         let automaton = if patterns.is_empty() {
             None
         } else {
             Some(
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
+                    .match_kind(MatchKind::LeftmostLongest)
                     .kind(Some(AhoCorasickKind::DFA))
                     .build(&patterns)?,
             )
@@ -74,21 +81,89 @@ impl Prefilter {
         Ok(Prefilter { automaton, targets })
     }
 
-    /// Calls `on_hit(start, target)` for every keyword occurrence in `haystack`,
-    /// including overlapping ones, in order of their end position.
+    /// Calls `on_hit(start, target)` for every keyword occurrence in
+    /// `haystack`, in order of start position (the same start may be reported
+    /// for several targets).
     pub fn for_each_hit(&self, haystack: &[u8], mut on_hit: impl FnMut(usize, Target)) {
         let Some(automaton) = &self.automaton else {
             return;
         };
-        for hit in automaton.find_overlapping_iter(haystack) {
+        let mut input = Input::new(haystack);
+        while let Some(hit) = automaton.find(input.clone()) {
             for &target in &self.targets[hit.pattern().as_usize()] {
                 on_hit(hit.start(), target);
             }
+            input.set_start(hit.start() + 1);
         }
     }
 
     /// Number of distinct keywords searched.
     pub fn keyword_count(&self) -> usize {
         self.targets.len()
+    }
+}
+
+/// For each pattern, the union of its own targets and those of every other
+/// pattern it contains (patterns are already lowercase).
+fn close_over_contained(patterns: &[String], targets: &[Vec<Target>]) -> Vec<Vec<Target>> {
+    patterns
+        .iter()
+        .map(|outer| {
+            let mut closed: Vec<Target> = Vec::new();
+            for (inner, inner_targets) in patterns.iter().zip(targets) {
+                if outer.contains(inner.as_str()) {
+                    for target in inner_targets {
+                        if !closed.contains(target) {
+                            closed.push(*target);
+                        }
+                    }
+                }
+            }
+            closed
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::load::load_rule_str;
+
+    fn hits(config: &str, haystack: &str) -> Vec<(usize, Target)> {
+        let prefilter = Prefilter::new(&load_rule_str(config, "t.toml").unwrap()).unwrap();
+        let mut found = Vec::new();
+        prefilter.for_each_hit(haystack.as_bytes(), |start, target| found.push((start, target)));
+        found.sort_by_key(|(start, target)| (*start, format!("{target:?}")));
+        found
+    }
+
+    const RULES: &str = r#"
+[[rules]]
+id = "short"
+regex = "x"
+keywords = ["sk-"]
+[[rules]]
+id = "long"
+regex = "x"
+keywords = ["SK-ANT-"]
+[[rules]]
+id = "tail"
+regex = "x"
+keywords = ["ant-api"]
+"#;
+
+    #[test]
+    fn contained_and_overlapping_keywords_are_all_reported() {
+        let found = hits(RULES, "key: sk-ant-api03");
+        assert_eq!(
+            found,
+            [(5, Target::Rule(0)), (5, Target::Rule(1)), (8, Target::Rule(2))],
+            "sk- inside sk-ant-, and ant-api starting inside the sk-ant- hit"
+        );
+    }
+
+    #[test]
+    fn matching_ignores_ascii_case() {
+        assert_eq!(hits(RULES, "SK-"), [(0, Target::Rule(0))]);
     }
 }
