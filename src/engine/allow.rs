@@ -4,6 +4,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 use crate::rules::compile_bytes_regex;
+use crate::rules::regex_compat::go_to_rust;
 use crate::rules::schema::AllowlistSpec;
 
 /// What an allowlist's `regexes` are tested against.
@@ -67,7 +68,9 @@ impl Allowlist {
         let paths = spec
             .paths
             .iter()
-            .map(|pattern| regex::Regex::new(pattern).map_err(|err| format!("`paths` entry {pattern:?}: {err}")))
+            .map(|pattern| {
+                regex::Regex::new(&go_to_rust(pattern)).map_err(|err| format!("`paths` entry {pattern:?}: {err}"))
+            })
             .collect::<Result<_, _>>()?;
         let regexes = spec
             .regexes

@@ -61,6 +61,8 @@ pub struct Scratch {
     touched: Vec<usize>,
     context_seen: Vec<bool>,
     windows: Vec<Range<usize>>,
+    /// Secrets matched by non-fallback rules' regexes, reported or not.
+    claimed: Vec<Range<usize>>,
 }
 
 /// The compiled engine.
@@ -103,6 +105,7 @@ impl Scanner {
             touched: Vec::new(),
             context_seen: vec![false; count],
             windows: Vec::new(),
+            claimed: Vec::new(),
         }
     }
 
@@ -155,9 +158,8 @@ impl Scanner {
         }
         touched.clear();
         scratch.touched = touched;
-        self.resolve_overlaps(&mut out[first_new..]);
-        out.retain(|m| m.rule != usize::MAX);
-        out[first_new..].sort_by_key(|m| (m.secret.start, m.rule));
+        self.resolve_overlaps(out, first_new, &scratch.claimed);
+        scratch.claimed.clear();
     }
 
     /// Turns a match into a reportable finding. `locator` must belong to the same input.
@@ -234,7 +236,7 @@ impl Scanner {
     }
 
     /// Runs a rule's regex over the prepared windows and keeps what passes its filters.
-    fn confirm(&self, index: usize, input: Input<'_>, scratch: &Scratch, out: &mut Vec<Match>) {
+    fn confirm(&self, index: usize, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
         let rule = &self.rules.rules[index];
         if !self.path_applies(rule, input.path) {
             return;
@@ -246,7 +248,8 @@ impl Scanner {
             Some(context) if scratch.context_seen[index] => context.confidence,
             _ => rule.confidence,
         };
-        for window in &scratch.windows {
+        let windows = std::mem::take(&mut scratch.windows);
+        for window in &windows {
             let haystack = &input.bytes[window.clone()];
             for captures in regex.captures_iter(haystack) {
                 let whole = captures.get(0).expect("group 0 always participates");
@@ -259,11 +262,15 @@ impl Scanner {
                 };
                 let secret = window.start + secret.start()..window.start + secret.end();
                 let matched = window.start + whole.start()..window.start + whole.end();
+                if !rule.fallback {
+                    scratch.claimed.push(secret.clone());
+                }
                 if let Some(found) = self.accept(rule, index, input, secret, matched, confidence) {
                     out.push(found);
                 }
             }
         }
+        scratch.windows = windows;
     }
 
     /// Applies checksum, entropy, inline allow and allowlists to one candidate.
@@ -311,32 +318,18 @@ impl Scanner {
         }
     }
 
-    /// Drops duplicate matches and fallback-rule matches that overlap another
-    /// rule's secret (marking them with `usize::MAX` for removal).
-    fn resolve_overlaps(&self, matches: &mut [Match]) {
-        matches.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
-        for i in 0..matches.len() {
-            if matches[i].rule == usize::MAX {
-                continue;
-            }
-            for j in i + 1..matches.len() {
-                if matches[j].secret.start >= matches[i].secret.end.max(matches[i].secret.start + 1) {
-                    break;
-                }
-                if matches[j].rule == usize::MAX {
-                    continue;
-                }
-                let same = matches[i].rule == matches[j].rule && matches[i].secret == matches[j].secret;
-                let i_fallback = self.rules.rules[matches[i].rule].fallback;
-                let j_fallback = self.rules.rules[matches[j].rule].fallback;
-                if same || (j_fallback && !i_fallback) {
-                    matches[j].rule = usize::MAX;
-                } else if i_fallback && !j_fallback {
-                    matches[i].rule = usize::MAX;
-                    break;
-                }
-            }
-        }
+    /// Drops fallback-rule matches that overlap a secret another rule's regex
+    /// matched (even one it then rejected, e.g. by an allowlist: the generic
+    /// rule must not resurrect an allowed secret), and exact duplicates.
+    fn resolve_overlaps(&self, out: &mut Vec<Match>, first_new: usize, claimed: &[Range<usize>]) {
+        let mut new = out.split_off(first_new);
+        new.retain(|found| {
+            let overlaps = |span: &Range<usize>| span.start < found.secret.end && found.secret.start < span.end;
+            !(self.rules.rules[found.rule].fallback && claimed.iter().any(overlaps))
+        });
+        new.sort_by_key(|found| (found.secret.start, found.secret.end, found.rule));
+        new.dedup_by(|later, earlier| later.rule == earlier.rule && later.secret == earlier.secret);
+        out.append(&mut new);
     }
 }
 

@@ -15,6 +15,7 @@ use crate::engine::allow::Allowlist;
 use crate::engine::checksum::Checksum;
 use crate::finding::Confidence;
 
+use super::regex_compat::{can_match_newline, go_to_rust};
 use super::schema::{ConfigFile, RuleSpec};
 use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 
@@ -22,6 +23,9 @@ use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 const MAX_EXTEND_DEPTH: usize = 4;
 /// Largest `window` a rule may ask for.
 const MAX_WINDOW: usize = 1 << 20;
+/// Window given to rules whose regex can match a line break but that set no
+/// `window` (gitleaks rules run on whole files; this keeps them multi-line).
+const MULTILINE_WINDOW: usize = 4096;
 
 /// Where a rule or config came from, for error messages and `rules list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,9 +221,12 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
         return Err(fail("`id` must be non-empty and use only letters, digits, `-`, `_`, `.`, `:`".into()));
     }
+    let mut multiline = false;
     let regex = match &spec.regex {
         Some(pattern) => {
-            let groups = capture_group_count(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
+            let hir = parse_pattern(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
+            let groups = hir.properties().explicit_captures_len();
+            multiline = can_match_newline(&hir);
             if let Some(group) = spec.secret_group {
                 if group > groups {
                     return Err(fail(format!(
@@ -232,9 +239,10 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         None => None,
     };
     let path = match &spec.path {
-        Some(pattern) => {
-            Some(regex::Regex::new(pattern).map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?)
-        }
+        Some(pattern) => Some(
+            regex::Regex::new(&go_to_rust(pattern))
+                .map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?,
+        ),
         None => None,
     };
     if let Some(entropy) = spec.entropy {
@@ -283,7 +291,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         confidence: spec.confidence.unwrap_or(Confidence::Medium),
         context,
         checksum,
-        window: spec.window,
+        window: spec.window.or(multiline.then_some(MULTILINE_WINDOW)),
         fallback: spec.fallback,
         examples: spec.examples,
         negative_examples: spec.negative_examples,
@@ -291,10 +299,9 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
     })
 }
 
-/// Parses a pattern (without compiling it) and counts its capture groups.
-fn capture_group_count(pattern: &str) -> Result<usize, String> {
-    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).map_err(|err| err.to_string())?;
-    Ok(hir.properties().explicit_captures_len())
+/// Parses a pattern (RE2 syntax accepted) without compiling it.
+fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new().utf8(false).build().parse(&go_to_rust(pattern)).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

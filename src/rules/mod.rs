@@ -3,6 +3,7 @@
 
 pub mod examples;
 pub mod load;
+pub mod regex_compat;
 pub mod schema;
 
 use std::sync::OnceLock;
@@ -54,8 +55,9 @@ impl LazyRegex {
 /// Compiles a rule pattern for byte haystacks: ASCII semantics first (smaller
 /// and faster), falling back to Unicode when the pattern needs it.
 pub fn compile_bytes_regex(pattern: &str) -> Result<Regex, String> {
+    let pattern = regex_compat::go_to_rust(pattern);
     let build = |unicode: bool| {
-        RegexBuilder::new(pattern)
+        RegexBuilder::new(&pattern)
             .unicode(unicode)
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(4 * REGEX_SIZE_LIMIT)

@@ -14,7 +14,7 @@ use crate::engine::Scanner;
 use crate::finding::{normalize_path, Origin};
 use crate::stats::SkipReason;
 
-use super::{is_binary, ScanResults, Worker};
+use super::{is_binary, ScanResults, Worker, BINARY_SNIFF_LEN};
 
 /// The per-directory ignore file keyhound reads besides `.gitignore`.
 pub const IGNORE_FILE_NAME: &str = ".keyhoundignore";
@@ -133,6 +133,10 @@ impl FileVisitor<'_> {
         }
         match read_file(path, self.options.max_file_size, &mut self.worker.buffer) {
             Ok(ReadOutcome::Read) => {}
+            Ok(ReadOutcome::Binary) => {
+                stats.skip(display, SkipReason::Binary, None);
+                return;
+            }
             Ok(ReadOutcome::TooLarge(size)) => {
                 let detail = format!("{size} bytes; the limit is --max-file-size {}", self.options.max_file_size);
                 stats.skip(display, SkipReason::TooLarge, Some(detail));
@@ -142,10 +146,6 @@ impl FileVisitor<'_> {
                 stats.skip(display, SkipReason::Unreadable, Some(err.to_string()));
                 return;
             }
-        }
-        if is_binary(&self.worker.buffer) {
-            self.worker.results.stats.skip(display, SkipReason::Binary, None);
-            return;
         }
         let size = self.worker.buffer.len();
         self.worker.scan_buffer(&Origin::File(path.to_path_buf()));
@@ -169,10 +169,12 @@ fn walk_error_path(err: &ignore::Error) -> Option<&Path> {
 
 enum ReadOutcome {
     Read,
+    Binary,
     TooLarge(u64),
 }
 
-/// Reads `path` into `buffer` unless it is larger than `max_size`.
+/// Reads `path` into `buffer` unless it is larger than `max_size` or binary.
+/// Binary files are recognised from their first 8 KiB, without reading the rest.
 fn read_file(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Result<ReadOutcome> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
@@ -180,9 +182,14 @@ fn read_file(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Resul
         return Ok(ReadOutcome::TooLarge(size));
     }
     buffer.clear();
-    buffer.reserve(usize::try_from(size).unwrap_or(0));
+    buffer.reserve(usize::try_from(size).unwrap_or(0).saturating_add(1));
     // The size may change under us: never read past the limit.
-    file.take(max_size.saturating_add(1)).read_to_end(buffer)?;
+    let mut limited = file.take(max_size.saturating_add(1));
+    (&mut limited).take(BINARY_SNIFF_LEN as u64).read_to_end(buffer)?;
+    if is_binary(buffer) {
+        return Ok(ReadOutcome::Binary);
+    }
+    limited.read_to_end(buffer)?;
     if buffer.len() as u64 > max_size {
         return Ok(ReadOutcome::TooLarge(buffer.len() as u64));
     }

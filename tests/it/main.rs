@@ -2,6 +2,7 @@
 //! per area.
 
 mod common;
+mod config_compat;
 mod rule_examples;
 mod sarif_schema;
 mod scan_cli;

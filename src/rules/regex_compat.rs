@@ -1,0 +1,142 @@
+//! Differences between Go's RE2 syntax (gitleaks configs) and Rust's `regex`,
+//! smoothed over so gitleaks patterns compile unchanged, plus the pattern
+//! analysis the loader needs.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Rewrites a pattern so that Rust's `regex` reads it as Go's RE2 does.
+///
+/// RE2 treats a `{` that does not open a valid counted repetition (`{n}`,
+/// `{n,}`, `{n,m}`) as a literal brace; Rust rejects it. Such braces are
+/// escaped. Everything else is returned unchanged.
+pub fn go_to_rust(pattern: &str) -> String {
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut index = 0;
+    let mut in_class = false;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match byte {
+            b'\\' => {
+                // Copy the escape and the escaped character as they are.
+                let end = next_char_boundary(pattern, (index + 2).min(bytes.len()));
+                out.push_str(&pattern[index..end]);
+                index = end;
+                continue;
+            }
+            b'[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                index += 1;
+                // A `]` or `^]` right after `[` is a literal `]`.
+                if bytes.get(index) == Some(&b'^') {
+                    out.push('^');
+                    index += 1;
+                }
+                if bytes.get(index) == Some(&b']') {
+                    out.push(']');
+                    index += 1;
+                }
+                continue;
+            }
+            b']' if in_class => in_class = false,
+            b'{' if !in_class && !opens_repetition(&bytes[index..]) => {
+                out.push_str("\\{");
+                index += 1;
+                continue;
+            }
+            b'}' if !in_class && !closes_repetition(&bytes[..index]) => {
+                out.push_str("\\}");
+                index += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let end = next_char_boundary(pattern, index + 1);
+        out.push_str(&pattern[index..end]);
+        index = end;
+    }
+    out
+}
+
+fn next_char_boundary(text: &str, mut index: usize) -> usize {
+    while index < text.len() && !text.is_char_boundary(index) {
+        index += 1;
+    }
+    index.min(text.len())
+}
+
+/// Whether `rest` (starting at `{`) is `{n}`, `{n,}` or `{n,m}`.
+fn opens_repetition(rest: &[u8]) -> bool {
+    let Some(close) = rest.iter().position(|&b| b == b'}') else {
+        return false;
+    };
+    let inner = &rest[1..close];
+    let (min, max) = match inner.iter().position(|&b| b == b',') {
+        Some(comma) => (&inner[..comma], Some(&inner[comma + 1..])),
+        None => (inner, None),
+    };
+    !min.is_empty() && min.iter().all(u8::is_ascii_digit) && max.is_none_or(|max| max.iter().all(u8::is_ascii_digit))
+}
+
+/// Whether the `}` after `before` closes a valid counted repetition.
+fn closes_repetition(before: &[u8]) -> bool {
+    before.iter().rposition(|&b| b == b'{').is_some_and(|open| {
+        let escaped = open > 0 && before[open - 1] == b'\\';
+        !escaped && opens_repetition(&[&before[open..], b"}"].concat())
+    })
+}
+
+/// Whether a regex can match a line break, i.e. must see more than one line.
+pub fn can_match_newline(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(literal) => literal.0.iter().any(|&b| b == b'\n' || b == b'\r'),
+        HirKind::Class(Class::Unicode(class)) => {
+            class.ranges().iter().any(|range| range.start() <= '\n' && '\n' <= range.end())
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            class.ranges().iter().any(|range| range.start() <= b'\n' && b'\n' <= range.end())
+        }
+        HirKind::Repetition(repetition) => can_match_newline(&repetition.sub),
+        HirKind::Capture(capture) => can_match_newline(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(can_match_newline),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_braces_are_escaped_like_re2() {
+        assert_eq!(go_to_rust(r"^\$(?:\d+|{\d+})$"), r"^\$(?:\d+|\{\d+\})$");
+        assert_eq!(go_to_rust(r"^\${(?:[A-Z_]+|[a-z_]+)}$"), r"^\$\{(?:[A-Z_]+|[a-z_]+)\}$");
+        assert_eq!(go_to_rust(r"import[ \t]+{[ \t\w,]+}[ \t]+from"), r"import[ \t]+\{[ \t\w,]+\}[ \t]+from");
+        assert_eq!(go_to_rust(r"\$?{{[^}]+}}"), r"\$?\{\{[^}]+\}\}");
+    }
+
+    #[test]
+    fn valid_patterns_are_unchanged() {
+        for pattern in [r"a{2}", r"a{2,}", r"[a-z]{3,5}", r"\{x\}", r"[{}]", r"[]{]", r"(?i)é{1,2}"] {
+            assert_eq!(go_to_rust(pattern), pattern);
+        }
+    }
+
+    #[test]
+    fn translated_gitleaks_patterns_compile() {
+        for pattern in [r"^\$(?:\d+|{\d+})$", r"^\${(?:[A-Z_]+|[a-z_]+)}$", r"['\x22]?\$?{{[^}]+}}['\x22]?:", "x{,5}"] {
+            regex::Regex::new(&go_to_rust(pattern)).unwrap_or_else(|err| panic!("{pattern}: {err}"));
+        }
+    }
+
+    #[test]
+    fn newline_capable_patterns_are_detected() {
+        let parse = |pattern: &str| regex_syntax::parse(pattern).unwrap();
+        assert!(can_match_newline(&parse(r"-----BEGIN[\s\S]+END")));
+        assert!(can_match_newline(&parse(r"a\s*b")));
+        assert!(can_match_newline(&parse(r"(?s)a.b")));
+        assert!(!can_match_newline(&parse(r"a[ \t]*b.c")));
+        assert!(!can_match_newline(&parse(r"sk-[0-9a-f]{32}\b")));
+    }
+}

@@ -1,0 +1,70 @@
+//! gitleaks-style configs load unchanged: RE2 literal braces, multi-line
+//! rules without keyhound's `window`, keyword-less and path-only rules,
+//! `AND` allowlists, `[extend]`.
+
+use crate::common::{finding_keys, fixtures, scan_json, Tree, TOKEN, TOKEN_RULES};
+
+#[test]
+fn a_gitleaks_style_config_loads_and_every_rule_kind_works() {
+    let tree = fixtures().join("configs/gitleaks-style-tree");
+    let config = fixtures().join("configs/gitleaks-style.toml");
+    let (code, report) = scan_json(&tree, &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    let mut keys = finding_keys(&report);
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("acme-token".to_string(), "app.py".to_string(), 1),
+            ("keyless-password".to_string(), "settings.py".to_string(), 1),
+            ("pem-private-key".to_string(), "certs/server.key".to_string(), 1),
+            ("pkcs12-file".to_string(), "certs/client.p12".to_string(), 1),
+        ],
+        "tests/fixture_test.py is allowed by the AND allowlist; ${{DB_PASSWORD}} by the global regex"
+    );
+}
+
+#[test]
+fn extend_use_default_keeps_the_default_rules_and_disables_listed_ones() {
+    let tree = Tree::new();
+    let planted = std::fs::read_to_string(fixtures().join("planted/.env")).unwrap();
+    tree.write(".env", &planted);
+    tree.write("token.txt", format!("{TOKEN}\n"));
+    tree.write(".keyhound.toml", format!("[extend]\nuseDefault = true\n{TOKEN_RULES}"));
+    let (_, report) = scan_json(tree.path(), &[]);
+    let rules: Vec<String> = finding_keys(&report).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, ["deepseek-api-key", "test-token"]);
+
+    tree.write(
+        ".keyhound.toml",
+        format!("[extend]\nuseDefault = true\ndisabledRules = [\"deepseek-api-key\"]\n{TOKEN_RULES}"),
+    );
+    let (_, report) = scan_json(tree.path(), &[]);
+    let rules: Vec<String> = finding_keys(&report).into_iter().map(|(rule, _, _)| rule).collect();
+    assert!(!rules.contains(&"deepseek-api-key".to_string()) && rules.contains(&"test-token".to_string()), "{rules:?}");
+}
+
+#[test]
+fn a_config_with_only_an_allowlist_keeps_the_default_rules() {
+    let tree = Tree::new();
+    let planted = std::fs::read_to_string(fixtures().join("planted/.env")).unwrap();
+    tree.write(".env", &planted);
+    tree.write("vendor/.env", &planted);
+    tree.write(".keyhound.toml", "[allowlist]\npaths = ['''^vendor/''']\n");
+    let (_, report) = scan_json(tree.path(), &[]);
+    assert_eq!(finding_keys(&report), [("deepseek-api-key".to_string(), ".env".to_string(), 3)]);
+    assert_eq!(report["stats"]["skipped"]["allowlisted"], 1);
+}
+
+#[test]
+fn a_same_id_rule_without_regex_extends_the_default_rule() {
+    let tree = Tree::new();
+    let planted = std::fs::read_to_string(fixtures().join("planted/.env")).unwrap();
+    tree.write(".env", &planted);
+    tree.write(
+        ".keyhound.toml",
+        "[extend]\nuseDefault = true\n[[rules]]\nid = \"deepseek-api-key\"\n[[rules.allowlists]]\nregexTarget = \"line\"\nregexes = ['''^DEEPSEEK_API_KEY=''']\n",
+    );
+    let (code, report) = scan_json(tree.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+}
