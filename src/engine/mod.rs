@@ -322,6 +322,9 @@ impl Scanner {
     /// matched (even one it then rejected, e.g. by an allowlist: the generic
     /// rule must not resurrect an allowed secret), and exact duplicates.
     fn resolve_overlaps(&self, out: &mut Vec<Match>, first_new: usize, claimed: &[Range<usize>]) {
+        if out.len() == first_new {
+            return;
+        }
         let mut new = out.split_off(first_new);
         new.retain(|found| {
             let overlaps = |span: &Range<usize>| span.start < found.secret.end && found.secret.start < span.end;
