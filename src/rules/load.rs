@@ -15,7 +15,7 @@ use crate::engine::allow::Allowlist;
 use crate::engine::checksum::Checksum;
 use crate::finding::Confidence;
 
-use super::regex_compat::{can_match_newline, go_to_rust};
+use super::regex_compat::{can_span_lines, go_to_rust};
 use super::schema::{ConfigFile, RuleSpec};
 use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 
@@ -226,7 +226,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         Some(pattern) => {
             let hir = parse_pattern(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
             let groups = hir.properties().explicit_captures_len();
-            multiline = can_match_newline(&hir);
+            multiline = can_span_lines(&hir);
             if let Some(group) = spec.secret_group {
                 if group > groups {
                     return Err(fail(format!(

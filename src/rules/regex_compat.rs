@@ -87,7 +87,34 @@ fn closes_repetition(before: &[u8]) -> bool {
     })
 }
 
-/// Whether a regex can match a line break, i.e. must see more than one line.
+/// Whether a match of this regex can continue past a line break, i.e. the
+/// rule must see more than one line. A line break that can only be the last
+/// character of a match (a trailing boundary such as `(?:["'\s;]|$)`) does
+/// not count.
+pub fn can_span_lines(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => false,
+        HirKind::Literal(literal) => {
+            let bytes = &literal.0;
+            bytes.len() > 1 && bytes[..bytes.len() - 1].iter().any(|&b| b == b'\n' || b == b'\r')
+        }
+        HirKind::Repetition(repetition) => {
+            if repetition.max == Some(1) {
+                can_span_lines(&repetition.sub)
+            } else {
+                can_match_newline(&repetition.sub)
+            }
+        }
+        HirKind::Capture(capture) => can_span_lines(&capture.sub),
+        HirKind::Alternation(parts) => parts.iter().any(can_span_lines),
+        HirKind::Concat(parts) => match parts.split_last() {
+            Some((last, init)) => init.iter().any(can_match_newline) || can_span_lines(last),
+            None => false,
+        },
+    }
+}
+
+/// Whether a regex can match a line break anywhere.
 pub fn can_match_newline(hir: &Hir) -> bool {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => false,
@@ -131,12 +158,22 @@ mod tests {
     }
 
     #[test]
-    fn newline_capable_patterns_are_detected() {
+    fn multi_line_patterns_are_detected() {
         let parse = |pattern: &str| regex_syntax::parse(pattern).unwrap();
-        assert!(can_match_newline(&parse(r"-----BEGIN[\s\S]+END")));
-        assert!(can_match_newline(&parse(r"a\s*b")));
-        assert!(can_match_newline(&parse(r"(?s)a.b")));
-        assert!(!can_match_newline(&parse(r"a[ \t]*b.c")));
-        assert!(!can_match_newline(&parse(r"sk-[0-9a-f]{32}\b")));
+        assert!(can_span_lines(&parse(r"-----BEGIN[\s\S]+END")));
+        assert!(can_span_lines(&parse(r"a\s*b")));
+        assert!(can_span_lines(&parse(r"(?s)a.b")));
+        assert!(can_span_lines(&parse(r"a\nb")));
+        assert!(!can_span_lines(&parse(r"a[ \t]*b.c")));
+        assert!(!can_span_lines(&parse(r"sk-[0-9a-f]{32}\b")));
+    }
+
+    #[test]
+    fn a_trailing_line_break_does_not_make_a_rule_multi_line() {
+        let parse = |pattern: &str| regex_syntax::parse(pattern).unwrap();
+        assert!(!can_span_lines(&parse(r#"(glpat-[a-z0-9]{20})(?:[^a-z0-9]|$)"#)));
+        assert!(!can_span_lines(&parse(r#"key=([a-z]{8})(?:["'\s;]|\\[nr]|$)"#)));
+        assert!(!can_span_lines(&parse(r"x\n")));
+        assert!(can_span_lines(&parse(r"x(?:\s|y)+")));
     }
 }
