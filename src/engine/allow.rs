@@ -3,9 +3,10 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
-use crate::rules::compile_bytes_regex;
-use crate::rules::regex_compat::go_to_rust;
+use std::sync::OnceLock;
+
 use crate::rules::schema::AllowlistSpec;
+use crate::rules::LazyRegex;
 
 /// What an allowlist's `regexes` are tested against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +43,13 @@ pub struct Allowlist {
     pub description: Option<String>,
     require_all: bool,
     commits: Vec<String>,
-    paths: Vec<regex::Regex>,
-    regexes: Vec<regex::bytes::Regex>,
+    /// All `paths` entries as one alternation (one compile, one search).
+    paths: Option<LazyRegex>,
+    /// All `regexes` entries as one alternation.
+    regexes: Option<LazyRegex>,
     target: RegexTarget,
-    stopwords: Option<AhoCorasick>,
+    stopwords: Vec<String>,
+    stopword_automaton: OnceLock<Option<AhoCorasick>>,
     target_rules: Vec<String>,
 }
 
@@ -65,27 +69,11 @@ impl Allowlist {
                 return Err(format!("`regexTarget = \"{other}\"` must be \"secret\", \"match\" or \"line\""))
             }
         };
-        let paths = spec
-            .paths
-            .iter()
-            .map(|pattern| {
-                regex::Regex::new(&go_to_rust(pattern)).map_err(|err| format!("`paths` entry {pattern:?}: {err}"))
-            })
-            .collect::<Result<_, _>>()?;
-        let regexes = spec
-            .regexes
-            .iter()
-            .map(|pattern| compile_bytes_regex(pattern).map_err(|err| format!("`regexes` entry {pattern:?}: {err}")))
-            .collect::<Result<_, _>>()?;
-        let stopwords = if spec.stopwords.is_empty() {
-            None
-        } else {
-            let automaton = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(&spec.stopwords)
-                .map_err(|err| format!("`stopwords`: {err}"))?;
-            Some(automaton)
-        };
+        let paths = union_of(&spec.paths, "paths")?;
+        let regexes = union_of(&spec.regexes, "regexes")?;
+        if spec.stopwords.iter().any(String::is_empty) {
+            return Err("`stopwords` must not contain an empty string".into());
+        }
         let commits = spec.commits.iter().map(|commit| commit.to_ascii_lowercase()).collect();
         Ok(Allowlist {
             description: spec.description,
@@ -94,7 +82,8 @@ impl Allowlist {
             paths,
             regexes,
             target,
-            stopwords,
+            stopwords: spec.stopwords,
+            stopword_automaton: OnceLock::new(),
             target_rules: spec.target_rules,
         })
     }
@@ -106,9 +95,9 @@ impl Allowlist {
         }
         let checks = [
             (!self.commits.is_empty()).then(|| self.commit_matches(candidate.commit)),
-            (!self.paths.is_empty()).then(|| self.path_matches(candidate.path)),
-            (!self.regexes.is_empty()).then(|| self.regex_matches(candidate)),
-            self.stopwords.as_ref().map(|stopwords| stopwords.is_match(candidate.secret)),
+            self.paths.is_some().then(|| self.path_matches(candidate.path)),
+            self.regexes.is_some().then(|| self.regex_matches(candidate)),
+            (!self.stopwords.is_empty()).then(|| self.stopword_matches(candidate.secret)),
         ];
         let mut given = checks.iter().flatten().peekable();
         if given.peek().is_none() {
@@ -125,8 +114,8 @@ impl Allowlist {
     /// the file need not be scanned at all.
     pub fn allows_whole_path(&self, path: &str) -> bool {
         let only_paths = self.commits.is_empty()
-            && self.regexes.is_empty()
-            && self.stopwords.is_none()
+            && self.regexes.is_none()
+            && self.stopwords.is_empty()
             && self.target_rules.is_empty();
         (only_paths || !self.require_all) && self.target_rules.is_empty() && self.path_matches(Some(path))
     }
@@ -136,7 +125,27 @@ impl Allowlist {
     }
 
     fn path_matches(&self, path: Option<&str>) -> bool {
-        path.is_some_and(|path| self.paths.iter().any(|regex| regex.is_match(path)))
+        match (&self.paths, path) {
+            (Some(paths), Some(path)) => paths.is_match(path.as_bytes()),
+            _ => false,
+        }
+    }
+
+    /// Stopwords are matched by one case-insensitive automaton, built on first use.
+    fn stopword_matches(&self, secret: &[u8]) -> bool {
+        let automaton = self
+            .stopword_automaton
+            .get_or_init(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&self.stopwords).ok());
+        match automaton {
+            Some(automaton) => automaton.is_match(secret),
+            // Building only fails past aho-corasick's size limits: fall back to a plain search.
+            None => {
+                let secret = secret.to_ascii_lowercase();
+                self.stopwords
+                    .iter()
+                    .any(|word| memchr::memmem::find(&secret, word.to_ascii_lowercase().as_bytes()).is_some())
+            }
+        }
     }
 
     fn regex_matches(&self, candidate: &Candidate<'_>) -> bool {
@@ -145,8 +154,21 @@ impl Allowlist {
             RegexTarget::Match => candidate.matched,
             RegexTarget::Line => candidate.line,
         };
-        self.regexes.iter().any(|regex| regex.is_match(haystack))
+        self.regexes.as_ref().is_some_and(|regexes| regexes.is_match(haystack))
     }
+}
+
+/// Validates each pattern (naming the bad entry) and joins them into one
+/// lazily compiled alternation; inline flags stay scoped to their entry.
+fn union_of(patterns: &[String], field: &str) -> Result<Option<LazyRegex>, String> {
+    for pattern in patterns {
+        LazyRegex::validated(pattern).map_err(|err| format!("`{field}` entry {pattern:?}: {err}"))?;
+    }
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let union = patterns.iter().map(|pattern| format!("(?:{pattern})")).collect::<Vec<_>>().join("|");
+    Ok(Some(LazyRegex::new(union)))
 }
 
 #[cfg(test)]
@@ -201,6 +223,14 @@ mod tests {
         assert!(allowlist("paths = ['\\.lock$']").allows_whole_path("Cargo.lock"));
         assert!(!allowlist("condition = \"AND\"\npaths = ['\\.lock$']\nstopwords = [\"a\"]")
             .allows_whole_path("Cargo.lock"));
+    }
+
+    #[test]
+    fn inline_flags_stay_scoped_to_their_entry() {
+        let list = allowlist("regexes = ['(?i)^abc$', '^XYZ$']");
+        assert!(list.allows(&candidate("ABC", None)));
+        assert!(list.allows(&candidate("XYZ", None)));
+        assert!(!list.allows(&candidate("xyz", None)), "the (?i) of the first entry must not leak");
     }
 
     #[test]

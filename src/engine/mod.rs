@@ -145,7 +145,8 @@ impl Scanner {
             self.confirm(index, input, scratch, out);
         }
         let mut touched = std::mem::take(&mut scratch.touched);
-        touched.sort_unstable();
+        // Fallback rules last, so they see every secret the other rules claimed.
+        touched.sort_unstable_by_key(|&index| (self.rules.rules[index].fallback, index));
         for &index in &touched {
             if !scratch.hits[index].is_empty() {
                 self.build_windows(index, input.bytes, scratch);
@@ -264,6 +265,8 @@ impl Scanner {
                 let matched = window.start + whole.start()..window.start + whole.end();
                 if !rule.fallback {
                     scratch.claimed.push(secret.clone());
+                } else if overlaps_any(&secret, &scratch.claimed) {
+                    continue;
                 }
                 if let Some(found) = self.accept(rule, index, input, secret, matched, confidence) {
                     out.push(found);
@@ -313,7 +316,7 @@ impl Scanner {
 
     fn path_applies(&self, rule: &Rule, path: Option<&str>) -> bool {
         match &rule.path {
-            Some(pattern) => path.is_some_and(|path| pattern.is_match(path)),
+            Some(pattern) => path.is_some_and(|path| pattern.is_match(path.as_bytes())),
             None => true,
         }
     }
@@ -326,14 +329,16 @@ impl Scanner {
             return;
         }
         let mut new = out.split_off(first_new);
-        new.retain(|found| {
-            let overlaps = |span: &Range<usize>| span.start < found.secret.end && found.secret.start < span.end;
-            !(self.rules.rules[found.rule].fallback && claimed.iter().any(overlaps))
-        });
+        new.retain(|found| !(self.rules.rules[found.rule].fallback && overlaps_any(&found.secret, claimed)));
         new.sort_by_key(|found| (found.secret.start, found.secret.end, found.rule));
         new.dedup_by(|later, earlier| later.rule == earlier.rule && later.secret == earlier.secret);
         out.append(&mut new);
     }
+}
+
+/// Whether `span` overlaps any of `spans`.
+fn overlaps_any(span: &Range<usize>, spans: &[Range<usize>]) -> bool {
+    spans.iter().any(|other| other.start < span.end && span.start < other.end)
 }
 
 #[cfg(test)]

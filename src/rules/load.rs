@@ -15,7 +15,7 @@ use crate::engine::allow::Allowlist;
 use crate::engine::checksum::Checksum;
 use crate::finding::Confidence;
 
-use super::regex_compat::{can_span_lines, go_to_rust};
+use super::regex_compat::{self, can_span_lines};
 use super::schema::{ConfigFile, RuleSpec};
 use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 
@@ -224,7 +224,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
     let mut multiline = false;
     let regex = match &spec.regex {
         Some(pattern) => {
-            let hir = parse_pattern(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
+            let hir = regex_compat::parse(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
             let groups = hir.properties().explicit_captures_len();
             multiline = can_span_lines(&hir);
             if let Some(group) = spec.secret_group {
@@ -239,10 +239,9 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         None => None,
     };
     let path = match &spec.path {
-        Some(pattern) => Some(
-            regex::Regex::new(&go_to_rust(pattern))
-                .map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?,
-        ),
+        Some(pattern) => {
+            Some(LazyRegex::validated(pattern).map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?)
+        }
         None => None,
     };
     if let Some(entropy) = spec.entropy {
@@ -297,11 +296,6 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         negative_examples: spec.negative_examples,
         source: source.clone(),
     })
-}
-
-/// Parses a pattern (RE2 syntax accepted) without compiling it.
-fn parse_pattern(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
-    regex_syntax::ParserBuilder::new().utf8(false).build().parse(&go_to_rust(pattern)).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

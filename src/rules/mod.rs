@@ -35,6 +35,19 @@ impl LazyRegex {
         LazyRegex { pattern: pattern.into(), compiled: OnceLock::new() }
     }
 
+    /// Checks the pattern's syntax now (cheap: no compilation) and wraps it
+    /// for compilation on first use. The error text says what is wrong.
+    pub fn validated(pattern: &str) -> Result<Self, String> {
+        regex_compat::parse(pattern)?;
+        Ok(LazyRegex::new(pattern))
+    }
+
+    /// Whether the pattern matches `haystack`. A pattern that fails to compile
+    /// (only possible past the size limits) matches nothing; see [`LazyRegex::failure`].
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        self.get().is_ok_and(|regex| regex.is_match(haystack))
+    }
+
     /// The source pattern.
     pub fn pattern(&self) -> &str {
         &self.pattern
@@ -90,8 +103,8 @@ pub struct Rule {
     pub entropy: Option<f32>,
     /// Prefilter literals; empty means the rule runs on every file.
     pub keywords: Vec<String>,
-    /// Path restriction.
-    pub path: Option<regex::Regex>,
+    /// Path restriction (matched against the `/`-separated path).
+    pub path: Option<LazyRegex>,
     /// Labels.
     pub tags: Vec<String>,
     /// Rule-specific allowlists.

@@ -87,6 +87,11 @@ fn closes_repetition(before: &[u8]) -> bool {
     })
 }
 
+/// Parses a pattern (RE2 syntax accepted) without compiling it.
+pub fn parse(pattern: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new().utf8(false).build().parse(&go_to_rust(pattern)).map_err(|err| err.to_string())
+}
+
 /// Whether a match of this regex can continue past a line break, i.e. the
 /// rule must see more than one line. A line break that can only be the last
 /// character of a match (a trailing boundary such as `(?:["'\s;]|$)`) does
