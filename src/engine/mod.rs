@@ -250,18 +250,24 @@ impl Scanner {
             _ => rule.confidence,
         };
         let windows = std::mem::take(&mut scratch.windows);
+        let mut locations = regex.capture_locations();
         for window in &windows {
             let haystack = &input.bytes[window.clone()];
-            for captures in regex.captures_iter(haystack) {
-                let whole = captures.get(0).expect("group 0 always participates");
+            let mut at = 0;
+            while let Some(whole) = regex.captures_read_at(&mut locations, haystack, at) {
+                // Step past empty matches so the loop always advances.
+                at = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
                 let secret = match rule.secret_group {
-                    Some(group) => captures.get(group),
-                    None => captures.iter().skip(1).flatten().find(|group| !group.is_empty()).or(Some(whole)),
+                    Some(group) => locations.get(group),
+                    None => (1..locations.len())
+                        .filter_map(|group| locations.get(group))
+                        .find(|(start, end)| start < end)
+                        .or(Some((whole.start(), whole.end()))),
                 };
-                let Some(secret) = secret.filter(|secret| !secret.is_empty()) else {
+                let Some(secret) = secret.filter(|(start, end)| start < end) else {
                     continue;
                 };
-                let secret = window.start + secret.start()..window.start + secret.end();
+                let secret = window.start + secret.0..window.start + secret.1;
                 let matched = window.start + whole.start()..window.start + whole.end();
                 if !rule.fallback {
                     scratch.claimed.push(secret.clone());
@@ -270,6 +276,9 @@ impl Scanner {
                 }
                 if let Some(found) = self.accept(rule, index, input, secret, matched, confidence) {
                     out.push(found);
+                }
+                if at > haystack.len() {
+                    break;
                 }
             }
         }
