@@ -11,6 +11,8 @@ use crate::report::Format;
 ///
 /// Quick start:
 ///   keyhound scan .                     scan the current directory
+///   keyhound git .                      scan every commit of a repository's history
+///   keyhound staged                     scan staged changes (pre-commit)
 ///   keyhound scan . --format sarif -o keyhound.sarif
 ///   keyhound rules list                 show the detection rules
 ///
@@ -29,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (or `-` for stdin) for secrets.
     Scan(ScanArgs),
+    /// Scan a git repository's whole history (every branch, tag and stash), or a range of commits.
+    Git(GitArgs),
+    /// Scan what is staged for the next commit (for pre-commit hooks): only added lines count.
+    Staged(StagedArgs),
+    /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
+    InstallHook(InstallHookArgs),
     /// Inspect and test detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -41,6 +49,83 @@ pub struct ScanArgs {
     #[arg(default_value = ".", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// Scan files that .gitignore, .keyhoundignore or .ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyhound git`.
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository (a work tree, a bare repository or a .git directory).
+    #[arg(default_value = ".", value_name = "REPO")]
+    pub repo: PathBuf,
+
+    /// Scan only commits reachable from this ref (branch, tag or commit) instead of all refs.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["range", "pre_push"])]
+    pub branch: Option<String>,
+
+    /// Scan only what the commits in A..B add (e.g. origin/main..HEAD), for CI on a push or PR.
+    #[arg(long, value_name = "A..B", conflicts_with = "pre_push")]
+    pub range: Option<String>,
+
+    /// Scan only what the commits after this one add (same as --range COMMIT..HEAD).
+    #[arg(long, value_name = "COMMIT", conflicts_with_all = ["range", "branch", "pre_push"])]
+    pub since_commit: Option<String>,
+
+    /// Scan only commits made on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub since: Option<i64>,
+
+    /// Scan at most the N newest commits.
+    #[arg(long, value_name = "N")]
+    pub max_commits: Option<usize>,
+
+    /// Run as a git pre-push hook: read the pushed refs from standard input and
+    /// scan what the push adds.
+    #[arg(long)]
+    pub pre_push: bool,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyhound staged`.
+#[derive(Debug, Args)]
+pub struct StagedArgs {
+    /// The repository whose index (staged changes) to scan.
+    #[arg(default_value = ".", value_name = "REPO")]
+    pub repo: PathBuf,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyhound install-hook`.
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// The repository to install the hook into.
+    #[arg(default_value = ".", value_name = "REPO")]
+    pub repo: PathBuf,
+
+    /// Install a pre-push hook (scans pushed commits) instead of a pre-commit hook.
+    #[arg(long)]
+    pub pre_push: bool,
+
+    /// Replace an existing hook that keyhound did not write.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options shared by every scanning command.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
     /// Rules/config file (keyhound or gitleaks TOML). Without it, the first of
     /// .keyhound.toml and .gitleaks.toml found in the scanned directory is used.
     #[arg(short, long, value_name = "FILE")]
@@ -50,13 +135,13 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
 
-    /// Scan files that .gitignore, .keyhoundignore or .ignore exclude.
-    #[arg(long)]
-    pub no_ignore: bool,
-
-    /// Skip files larger than this (bytes, or with K/M/G suffix: 512K, 8M, 1G).
+    /// Skip files and blobs larger than this (bytes, or with K/M/G suffix: 512K, 8M, 1G).
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_size)]
     pub max_file_size: u64,
+
+    /// Skip binary content instead of scanning its printable strings.
+    #[arg(long)]
+    pub skip_binary: bool,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Human)]
@@ -145,6 +230,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number.checked_mul(multiplier).ok_or_else(|| format!("`{trimmed}` is too large"))
 }
 
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 timestamp into Unix seconds.
+pub fn parse_date(text: &str) -> Result<i64, String> {
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Ok(timestamp.as_second());
+    }
+    let date: jiff::civil::Date =
+        text.parse().map_err(|_| format!("`{text}` is not a date: use YYYY-MM-DD or an RFC 3339 timestamp"))?;
+    date.to_zoned(jiff::tz::TimeZone::UTC).map(|zoned| zoned.timestamp().as_second()).map_err(|err| err.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +252,13 @@ mod tests {
         assert_eq!(parse_size("1GiB"), Ok(1 << 30));
         assert!(parse_size("lots").unwrap_err().contains("not a size"));
         assert!(parse_size("5T").is_err());
+    }
+
+    #[test]
+    fn dates_parse() {
+        assert_eq!(parse_date("1970-01-02"), Ok(86_400));
+        assert_eq!(parse_date("1970-01-01T00:01:00Z"), Ok(60));
+        assert!(parse_date("yesterday").unwrap_err().contains("not a date"));
     }
 
     #[test]

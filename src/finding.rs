@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -112,6 +113,45 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// A commit, as shown with history findings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CommitInfo {
+    /// Full commit id (hex).
+    pub id: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, RFC 3339.
+    pub date: String,
+    /// First line of the message.
+    pub summary: String,
+}
+
+/// One place a blob appears in history.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Occurrence {
+    /// The commit.
+    #[serde(rename = "commit", serialize_with = "serialize_commit_id")]
+    pub commit: Arc<CommitInfo>,
+    /// The path in that commit's tree.
+    pub path: String,
+}
+
+fn serialize_commit_id<S: Serializer>(commit: &Arc<CommitInfo>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&commit.id)
+}
+
+/// A blob in git history: where it first appeared (the commit that introduced
+/// it) and, capped, other commits and paths where it was also found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobOrigin {
+    /// First appearance, in topological order (parents before children).
+    pub first: Occurrence,
+    /// Other appearances (renames, copies, re-additions), at most a few.
+    pub also: Vec<Occurrence>,
+}
+
 /// Where scanned bytes came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Origin {
@@ -119,24 +159,56 @@ pub enum Origin {
     File(std::path::PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A blob in git history.
+    GitBlob(Arc<BlobOrigin>),
+    /// A commit message.
+    CommitMessage(Arc<CommitInfo>),
+    /// An annotated tag's message.
+    TagMessage {
+        /// The tag name.
+        tag: String,
+    },
 }
 
 impl Origin {
-    /// The path as a display string (`-` for stdin), with `/` separators.
+    /// The path as a display string with `/` separators: `-` for stdin, the
+    /// first path for a history blob, `COMMIT_MSG@<id>` / `TAG_MSG@<tag>` for messages.
     pub fn display_path(&self) -> String {
         match self {
             Origin::File(path) => normalize_path(path),
             Origin::Stdin => "-".to_string(),
+            Origin::GitBlob(blob) => blob.first.path.clone(),
+            Origin::CommitMessage(commit) => format!("COMMIT_MSG@{}", short_id(&commit.id)),
+            Origin::TagMessage { tag } => format!("TAG_MSG@{tag}"),
         }
     }
 
-    /// The file path, if the origin is a file.
+    /// The file path, if the origin is a file on disk.
     pub fn path(&self) -> Option<&Path> {
         match self {
             Origin::File(path) => Some(path),
-            Origin::Stdin => None,
+            _ => None,
         }
     }
+
+    /// Whether the origin has a path that path rules and allowlists apply to.
+    pub fn has_path(&self) -> bool {
+        matches!(self, Origin::File(_) | Origin::GitBlob(_))
+    }
+
+    /// The commit the bytes came from (history scans).
+    pub fn commit(&self) -> Option<&CommitInfo> {
+        match self {
+            Origin::GitBlob(blob) => Some(&blob.first.commit),
+            Origin::CommitMessage(commit) => Some(commit),
+            _ => None,
+        }
+    }
+}
+
+/// The first 12 characters of a commit id.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
 }
 
 /// Renders a path lossily with `/` separators and no leading `./`.
@@ -150,6 +222,7 @@ pub fn normalize_path(path: &Path) -> String {
 
 /// A position range, 1-based; `end_column` is inclusive (the last character).
 /// Columns count Unicode scalar values (bytes of invalid UTF-8 count as one each).
+/// In binary content lines and columns are 0 and only `offset` applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
     /// Line of the first character of the secret.
@@ -160,6 +233,10 @@ pub struct Location {
     pub end_line: usize,
     /// Column of the last character of the secret.
     pub end_column: usize,
+    /// Byte offset of the secret in the file or blob.
+    pub offset: usize,
+    /// Whether the secret was found in the printable strings of binary content.
+    pub in_binary: bool,
 }
 
 /// A reportable finding: what the engine matched, where, and how to identify it.
@@ -258,7 +335,7 @@ mod tests {
             rule_id: "r".into(),
             description: "d".into(),
             origin: Origin::Stdin,
-            location: Location { line: 1, column: 1, end_line: 1, end_column: 1 },
+            location: Location { line: 1, column: 1, end_line: 1, end_column: 1, offset: 0, in_binary: false },
             secret: Secret::new("abcdefghijklmnop"),
             matched: Secret::new("KEY=\"abcdefghijklmnop\""),
             line: Secret::new("  KEY=\"abcdefghijklmnop\" # x"),

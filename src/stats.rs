@@ -21,6 +21,10 @@ pub enum SkipReason {
     Special,
     /// Matched a global path allowlist.
     Allowlisted,
+    /// A git submodule (a separate repository; scan it on its own).
+    Submodule,
+    /// A git object or ref that is missing or corrupt.
+    MissingObject,
 }
 
 impl SkipReason {
@@ -33,13 +37,15 @@ impl SkipReason {
             SkipReason::Symlink => "symlink (not followed)",
             SkipReason::Special => "not a regular file",
             SkipReason::Allowlisted => "allowlisted path",
+            SkipReason::Submodule => "submodule",
+            SkipReason::MissingObject => "missing or corrupt git object",
         }
     }
 
     /// Whether a skip of this kind means content that might hold a secret went
     /// unscanned for a reason the user should hear about without `--verbose`.
     pub fn is_warning(self) -> bool {
-        matches!(self, SkipReason::Unreadable)
+        matches!(self, SkipReason::Unreadable | SkipReason::MissingObject)
     }
 }
 
@@ -67,8 +73,11 @@ pub const MAX_SKIPPED_LISTED: usize = 10_000;
 /// Totals for one scan.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScanStats {
-    /// Inputs whose content was scanned.
+    /// Inputs whose content was scanned (files, or blobs in a history scan).
     pub files_scanned: u64,
+    /// Commits in a history scan.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub commits_scanned: u64,
     /// Bytes scanned.
     pub bytes_scanned: u64,
     /// Findings reported.
@@ -107,6 +116,7 @@ impl ScanStats {
     /// Adds another worker's totals into these.
     pub fn merge(&mut self, other: ScanStats) {
         self.files_scanned += other.files_scanned;
+        self.commits_scanned += other.commits_scanned;
         self.bytes_scanned += other.bytes_scanned;
         self.findings += other.findings;
         for (reason, count) in other.skipped {
@@ -115,6 +125,10 @@ impl ScanStats {
         let room = MAX_SKIPPED_LISTED.saturating_sub(self.skipped_files.len());
         self.skipped_files.extend(other.skipped_files.into_iter().take(room));
     }
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 #[cfg(test)]

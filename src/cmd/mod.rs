@@ -1,8 +1,12 @@
 //! Subcommands, each in its own file with one `run` function, and the mapping
 //! from outcomes and errors to exit codes.
 
+pub mod common;
+pub mod git;
+pub mod install_hook;
 pub mod rules;
 pub mod scan;
+pub mod staged;
 
 use std::process::ExitCode;
 
@@ -44,6 +48,9 @@ impl CmdError {
 pub fn run(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Git(args) => git::run(&args),
+        Command::Staged(args) => staged::run(&args),
+        Command::InstallHook(args) => install_hook::run(&args),
         Command::Rules(command) => rules::run(&command),
     };
     match outcome {

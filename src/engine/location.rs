@@ -70,7 +70,7 @@ impl<'a> Locator<'a> {
         let (line, column) = self.position(start);
         let last = end.saturating_sub(1).max(start);
         let (end_line, end_column) = self.position(last);
-        Location { line, column, end_line, end_column }
+        Location { line, column, end_line, end_column, offset: start, in_binary: false }
     }
 }
 
@@ -103,7 +103,7 @@ mod tests {
         let text = "x\n  SECRET\n";
         let start = text.find("SECRET").unwrap();
         let location = Locator::new(text.as_bytes()).locate(start, start + 6);
-        assert_eq!(location, Location { line: 2, column: 3, end_line: 2, end_column: 8 });
+        assert_eq!(location, Location { line: 2, column: 3, end_line: 2, end_column: 8, offset: 4, in_binary: false });
     }
 
     #[test]

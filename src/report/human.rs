@@ -52,6 +52,14 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
     let line = finding.line_text(options.show_secrets);
     let matched = shorten(line.trim(), 160);
     writeln!(out, "    {matched}")?;
+    if let Some(commit) = finding.origin.commit() {
+        let short = crate::finding::short_id(&commit.id);
+        writeln!(
+            out,
+            "    commit {short} by {} <{}> on {}: {}",
+            commit.author, commit.email, commit.date, commit.summary
+        )?;
+    }
     writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
     writeln!(out)
 }

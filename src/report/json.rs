@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::finding::{Confidence, Finding};
+use crate::finding::{CommitInfo, Confidence, Finding, Occurrence, Origin};
 use crate::stats::ScanStats;
 
 use super::{RenderOptions, Report};
@@ -16,9 +16,9 @@ pub struct JsonFinding<'a> {
     pub rule_id: &'a str,
     /// Rule description.
     pub description: &'a str,
-    /// Path (`-` for stdin).
+    /// Path (`-` for stdin; for history, the path where the secret first appeared).
     pub path: String,
-    /// 1-based line of the secret.
+    /// 1-based line of the secret (0 in binary content: see `offset`).
     pub line: usize,
     /// 1-based column of the secret.
     pub column: usize,
@@ -39,6 +39,44 @@ pub struct JsonFinding<'a> {
     pub fingerprint: &'a str,
     /// Rule tags.
     pub tags: &'a [String],
+    /// Byte offset of the secret in the file or blob.
+    pub offset: usize,
+    /// Set when the secret was found in the printable strings of binary content.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub binary: bool,
+    /// History scans: the commit that introduced the secret.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<JsonCommit<'a>>,
+    /// History scans: other commits/paths where the same content appears (capped).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub also_in: &'a [Occurrence],
+}
+
+/// Commit fields of a history finding.
+#[derive(Debug, Serialize)]
+pub struct JsonCommit<'a> {
+    /// Commit id.
+    pub commit: &'a str,
+    /// Author name.
+    pub author: &'a str,
+    /// Author email.
+    pub email: &'a str,
+    /// Author date (RFC 3339).
+    pub date: &'a str,
+    /// Commit summary line.
+    pub message: &'a str,
+}
+
+impl<'a> From<&'a CommitInfo> for JsonCommit<'a> {
+    fn from(commit: &'a CommitInfo) -> Self {
+        JsonCommit {
+            commit: &commit.id,
+            author: &commit.author,
+            email: &commit.email,
+            date: &commit.date,
+            message: &commit.summary,
+        }
+    }
 }
 
 impl<'a> JsonFinding<'a> {
@@ -58,6 +96,13 @@ impl<'a> JsonFinding<'a> {
             confidence: finding.confidence,
             fingerprint: finding.fingerprint.as_str(),
             tags: &finding.tags,
+            offset: finding.location.offset,
+            binary: finding.location.in_binary,
+            commit: finding.origin.commit().map(JsonCommit::from),
+            also_in: match &finding.origin {
+                Origin::GitBlob(blob) => &blob.also,
+                _ => &[],
+            },
         }
     }
 }

@@ -109,6 +109,13 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
     let mut properties = BTreeMap::new();
     properties.insert("confidence".to_string(), json!(finding.confidence));
     properties.insert("entropy".to_string(), json!((f64::from(finding.entropy) * 100.0).round() / 100.0));
+    if let Some(commit) = finding.origin.commit() {
+        properties.insert("commit".to_string(), json!(commit.id));
+        properties.insert("author".to_string(), json!(commit.author));
+        properties.insert("email".to_string(), json!(commit.email));
+        properties.insert("date".to_string(), json!(commit.date));
+        properties.insert("commitMessage".to_string(), json!(commit.summary));
+    }
     let message = format!(
         "{} found: {} ({} confidence)",
         finding.description,

@@ -14,7 +14,7 @@ use crate::engine::Scanner;
 use crate::finding::{normalize_path, Origin};
 use crate::stats::SkipReason;
 
-use super::{is_binary, ScanResults, Worker, BINARY_SNIFF_LEN};
+use super::{is_binary, ContentOptions, ScanResults, Worker, BINARY_SNIFF_LEN};
 
 /// The per-directory ignore file keyhound reads besides `.gitignore`.
 pub const IGNORE_FILE_NAME: &str = ".keyhoundignore";
@@ -24,8 +24,8 @@ pub const IGNORE_FILE_NAME: &str = ".keyhoundignore";
 pub struct WalkOptions {
     /// Scan files that `.gitignore`/`.keyhoundignore`/`.ignore` exclude.
     pub no_ignore: bool,
-    /// Files larger than this are skipped (and counted).
-    pub max_file_size: u64,
+    /// Size limit and binary handling.
+    pub content: ContentOptions,
     /// Worker threads (0: one per core).
     pub threads: usize,
 }
@@ -72,7 +72,7 @@ struct VisitorBuilder<'a> {
 impl<'s> ParallelVisitorBuilder<'s> for VisitorBuilder<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(FileVisitor {
-            worker: Worker::new(self.scanner),
+            worker: Worker::new(self.scanner, self.options.content),
             options: self.options,
             progress: self.progress,
             collected: self.collected,
@@ -131,14 +131,15 @@ impl FileVisitor<'_> {
             stats.skip(display, SkipReason::Allowlisted, None);
             return;
         }
-        match read_file(path, self.options.max_file_size, &mut self.worker.buffer) {
+        let content = self.options.content;
+        match read_file(path, content.max_size, !content.scan_binary, &mut self.worker.buffer) {
             Ok(ReadOutcome::Read) => {}
             Ok(ReadOutcome::Binary) => {
                 stats.skip(display, SkipReason::Binary, None);
                 return;
             }
             Ok(ReadOutcome::TooLarge(size)) => {
-                let detail = format!("{size} bytes; the limit is --max-file-size {}", self.options.max_file_size);
+                let detail = format!("{size} bytes; the limit is --max-file-size {}", content.max_size);
                 stats.skip(display, SkipReason::TooLarge, Some(detail));
                 return;
             }
@@ -173,9 +174,9 @@ enum ReadOutcome {
     TooLarge(u64),
 }
 
-/// Reads `path` into `buffer` unless it is larger than `max_size` or binary.
-/// Binary files are recognised from their first 8 KiB, without reading the rest.
-fn read_file(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Result<ReadOutcome> {
+/// Reads `path` into `buffer` unless it is larger than `max_size` (or binary,
+/// when `skip_binary`: recognised from the first 8 KiB, without reading the rest).
+fn read_file(path: &Path, max_size: u64, skip_binary: bool, buffer: &mut Vec<u8>) -> std::io::Result<ReadOutcome> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     if size > max_size {
@@ -186,7 +187,7 @@ fn read_file(path: &Path, max_size: u64, buffer: &mut Vec<u8>) -> std::io::Resul
     // The size may change under us: never read past the limit.
     let mut limited = file.take(max_size.saturating_add(1));
     (&mut limited).take(BINARY_SNIFF_LEN as u64).read_to_end(buffer)?;
-    if is_binary(buffer) {
+    if skip_binary && is_binary(buffer) {
         return Ok(ReadOutcome::Binary);
     }
     limited.read_to_end(buffer)?;

@@ -1,13 +1,18 @@
 //! Sources of bytes to scan. Each source hands blobs with an [`Origin`] to a
 //! per-thread [`Worker`], which runs the engine and collects findings and stats.
 
+pub mod binary;
 pub mod fs;
+pub mod git;
 pub mod stdin;
 
+use crate::cli::CommonArgs;
 use crate::engine::location::Locator;
 use crate::engine::{Input, Match, Scanner, Scratch};
 use crate::finding::{Finding, Origin};
-use crate::stats::ScanStats;
+use crate::stats::{ScanStats, SkipReason};
+
+use binary::PrintableRuns;
 
 /// How many leading bytes are checked for NUL to call content binary.
 pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
@@ -15,6 +20,21 @@ pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
 /// Whether `bytes` look binary: a NUL byte in the first 8 KiB (as git does).
 pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF_LEN)]).is_some()
+}
+
+/// What content to scan, shared by all sources.
+#[derive(Debug, Clone, Copy)]
+pub struct ContentOptions {
+    /// Inputs larger than this are skipped (and counted).
+    pub max_size: u64,
+    /// Scan the printable strings of binary content (else skip it, counted).
+    pub scan_binary: bool,
+}
+
+impl From<&CommonArgs> for ContentOptions {
+    fn from(common: &CommonArgs) -> Self {
+        ContentOptions { max_size: common.max_file_size, scan_binary: !common.skip_binary }
+    }
 }
 
 /// Everything a scan produced.
@@ -44,8 +64,10 @@ impl ScanResults {
 #[derive(Debug)]
 pub struct Worker<'s> {
     scanner: &'s Scanner,
+    content: ContentOptions,
     scratch: Scratch,
     matches: Vec<Match>,
+    runs: PrintableRuns,
     /// Reusable read buffer for sources that read files.
     pub buffer: Vec<u8>,
     /// What this worker found so far.
@@ -54,11 +76,13 @@ pub struct Worker<'s> {
 
 impl<'s> Worker<'s> {
     /// A worker for `scanner`.
-    pub fn new(scanner: &'s Scanner) -> Self {
+    pub fn new(scanner: &'s Scanner, content: ContentOptions) -> Self {
         Worker {
             scanner,
+            content,
             scratch: scanner.scratch(),
             matches: Vec::new(),
+            runs: PrintableRuns::default(),
             buffer: Vec::new(),
             results: ScanResults::default(),
         }
@@ -69,17 +93,42 @@ impl<'s> Worker<'s> {
         self.scanner
     }
 
+    /// The content options this worker applies.
+    pub fn content(&self) -> ContentOptions {
+        self.content
+    }
+
     /// Scans `self.buffer` as the content of `origin`.
     pub fn scan_buffer(&mut self, origin: &Origin) {
         let buffer = std::mem::take(&mut self.buffer);
-        self.scan_bytes(&buffer, origin);
+        self.scan_content(&buffer, origin);
         self.buffer = buffer;
     }
 
-    /// Scans `bytes` as the content of `origin`, recording findings and stats.
-    pub fn scan_bytes(&mut self, bytes: &[u8], origin: &Origin) {
-        let path = origin.path().map(|_| origin.display_path());
-        let input = Input { bytes, path: path.as_deref(), commit: None };
+    /// Scans `bytes` as the content of `origin`: text directly, binary content
+    /// through its printable strings (or skipped, with `--skip-binary`).
+    pub fn scan_content(&mut self, bytes: &[u8], origin: &Origin) {
+        if !is_binary(bytes) {
+            self.scan_text(bytes, origin, None);
+            return;
+        }
+        if !self.content.scan_binary {
+            self.results.stats.skip(origin.display_path(), SkipReason::Binary, None);
+            return;
+        }
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.extract(bytes);
+        self.scan_text(&runs.text, origin, Some(&runs));
+        // Count the binary input's real size, not the extracted text's.
+        self.results.stats.bytes_scanned += (bytes.len() - runs.text.len()) as u64;
+        self.runs = runs;
+    }
+
+    /// Scans text; `runs` maps offsets back when the text came from binary content.
+    fn scan_text(&mut self, bytes: &[u8], origin: &Origin, runs: Option<&PrintableRuns>) {
+        let path = origin.has_path().then(|| origin.display_path());
+        let commit = origin.commit().map(|commit| commit.id.as_str());
+        let input = Input { bytes, path: path.as_deref(), commit };
         self.matches.clear();
         self.scanner.scan(input, &mut self.scratch, &mut self.matches);
         self.results.stats.scanned(bytes.len());
@@ -88,7 +137,13 @@ impl<'s> Worker<'s> {
         }
         let mut locator = Locator::new(bytes);
         for found in &self.matches {
-            let finding = self.scanner.finding(input, found, origin, &mut locator);
+            let mut finding = self.scanner.finding(input, found, origin, &mut locator);
+            if let Some(runs) = runs {
+                let location = &mut finding.location;
+                location.offset = runs.original_offset(found.secret.start);
+                location.in_binary = true;
+                (location.line, location.column, location.end_line, location.end_column) = (0, 0, 0, 0);
+            }
             self.results.findings.push(finding);
         }
     }

@@ -5,10 +5,11 @@ use std::io::Read;
 use crate::finding::Origin;
 use crate::stats::SkipReason;
 
-use super::{is_binary, Worker};
+use super::Worker;
 
-/// Reads all of stdin (up to `max_size` bytes) and scans it.
-pub fn scan_stdin(worker: &mut Worker<'_>, reader: impl Read, max_size: u64) {
+/// Reads all of stdin (up to the size limit) and scans it.
+pub fn scan_stdin(worker: &mut Worker<'_>, reader: impl Read) {
+    let max_size = worker.content().max_size;
     worker.buffer.clear();
     let mut limited = reader.take(max_size.saturating_add(1));
     if let Err(err) = limited.read_to_end(&mut worker.buffer) {
@@ -18,10 +19,6 @@ pub fn scan_stdin(worker: &mut Worker<'_>, reader: impl Read, max_size: u64) {
     if worker.buffer.len() as u64 > max_size {
         let detail = format!("more than {max_size} bytes; raise --max-file-size");
         worker.results.stats.skip("-".into(), SkipReason::TooLarge, Some(detail));
-        return;
-    }
-    if is_binary(&worker.buffer) {
-        worker.results.stats.skip("-".into(), SkipReason::Binary, None);
         return;
     }
     worker.scan_buffer(&Origin::Stdin);

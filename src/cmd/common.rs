@@ -1,0 +1,205 @@
+//! What every scanning command shares: loading rules, the progress bar, and
+//! finishing a scan (report, stderr summary, exit code).
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{ColorChoice, CommonArgs};
+use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
+use crate::engine::Scanner;
+use crate::report::{write_report, Format, RenderOptions, Report};
+use crate::source::ScanResults;
+use crate::stats::ScanStats;
+
+use super::{CmdError, EXIT_CLEAN};
+
+/// A scan in progress: where the report goes and the engine.
+pub struct Session {
+    /// When the command started.
+    pub started: Instant,
+    /// The report destination (opened before scanning, so a bad `--output` fails fast).
+    output: Box<dyn Write>,
+    /// The engine with the rules in effect.
+    pub scanner: Scanner,
+}
+
+impl Session {
+    /// Opens the output and loads the rules for a scan rooted at `roots`.
+    pub fn start(common: &CommonArgs, roots: &[PathBuf]) -> Result<Session, CmdError> {
+        let started = Instant::now();
+        let output = open_output(common.output.as_deref())?;
+        let choice = match (&common.config, common.no_config) {
+            (Some(path), _) => ConfigChoice::Explicit(path),
+            (None, true) => ConfigChoice::DefaultsOnly,
+            (None, false) => ConfigChoice::Discover,
+        };
+        let (rules, origin) = resolve_rules(choice, roots)?;
+        if common.verbose {
+            describe_config(&origin, rules.len());
+        }
+        let scanner = Scanner::new(rules).context("building the scanner")?;
+        Ok(Session { started, output, scanner })
+    }
+
+    /// Writes the report and the stderr summary; returns the exit code.
+    pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
+        results.sort();
+        results.stats.rules = self.scanner.rules().len();
+        results.stats.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        for (rule_id, problem) in self.scanner.broken_rules() {
+            eprintln!("keyhound: warning: rule `{rule_id}` was skipped: its regex does not compile: {problem}");
+        }
+        let color = use_color(common.color, common.output.is_none());
+        let render = RenderOptions { show_secrets: common.show_secrets, color };
+        let report = Report { findings: &results.findings, stats: &results.stats, rules: self.scanner.rules() };
+        let destination =
+            common.output.as_ref().map_or("standard output".to_string(), |path| path.display().to_string());
+        match write_report(common.format, &report, render, &mut self.output) {
+            Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+            other => other.with_context(|| format!("writing the report to {destination}"))?,
+        }
+        if !common.quiet {
+            print_summary(&results, self.started.elapsed(), common, hint);
+        }
+        Ok(if results.findings.is_empty() { EXIT_CLEAN } else { common.exit_code })
+    }
+}
+
+/// Which advice to print after findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// Files on disk.
+    WorkingTree,
+    /// Git history: the secret is in published history.
+    History,
+    /// A commit being made: it has not happened yet.
+    Commit,
+}
+
+fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>, CmdError> {
+    match path {
+        None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
+        Some(path) => {
+            let file = File::create(path).map_err(|err| {
+                CmdError::Usage(format!("--output {}: cannot create the file: {err}", path.display()))
+            })?;
+            Ok(Box::new(BufWriter::new(file)))
+        }
+    }
+}
+
+fn describe_config(origin: &ConfigOrigin, rule_count: usize) {
+    match origin {
+        ConfigOrigin::Defaults => eprintln!("keyhound: using the {rule_count} default rules"),
+        ConfigOrigin::Explicit(path) => eprintln!("keyhound: using {rule_count} rules from {}", path.display()),
+        ConfigOrigin::Discovered(path) => {
+            eprintln!("keyhound: using {rule_count} rules from discovered config {}", path.display())
+        }
+    }
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise); `template`
+/// is an indicatif template.
+pub fn progress_bar(common: &CommonArgs, template: &str) -> ProgressBar {
+    if common.quiet || common.no_progress || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_stdout && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// The stderr summary: skipped inputs, counts, and what to do next.
+fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, hint: Hint) {
+    let stats = &results.stats;
+    for skipped in &stats.skipped_files {
+        if common.verbose || skipped.reason.is_warning() {
+            let detail = skipped.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            let verb = if skipped.reason.is_warning() { "warning: could not scan" } else { "skipped" };
+            eprintln!("keyhound: {verb} {} ({}){detail}", skipped.path, skipped.reason);
+        }
+    }
+    // A clean commit passes silently.
+    if hint == Hint::Commit && results.findings.is_empty() && !common.verbose {
+        return;
+    }
+    eprintln!("keyhound: {}", summary_line(stats, elapsed));
+    if results.findings.is_empty() || common.format != Format::Human {
+        return;
+    }
+    let advice = match hint {
+        Hint::WorkingTree => {
+            "What now: a committed secret is exposed. Revoke or rotate it at the provider, then load it \
+             from the environment or a secret manager."
+        }
+        Hint::History => {
+            "What now: these secrets are in git history, so anyone with a clone has them. Revoke or rotate \
+             each one at the provider first; then, if you must, purge history (git filter-repo)."
+        }
+        Hint::Commit => {
+            "Commit blocked: remove the secret from the staged change (git restore --staged FILE), load it \
+             from the environment or a secret manager, and rotate it if it was ever pushed."
+        }
+    };
+    eprintln!(
+        "\n{advice}\nNot a secret? Add `keyhound:allow` in a comment on its line, or an [allowlist] in .keyhound.toml."
+    );
+    if !common.show_secrets {
+        eprintln!("Secrets are redacted; --show-secrets prints them in full.");
+    }
+}
+
+fn summary_line(stats: &ScanStats, elapsed: Duration) -> String {
+    let findings = match stats.findings {
+        0 => "no leaks found".to_string(),
+        1 => "1 leak found".to_string(),
+        n => format!("{n} leaks found"),
+    };
+    let commits = match stats.commits_scanned {
+        0 => String::new(),
+        n => format!("{n} commits, "),
+    };
+    let mut line = format!(
+        "{findings}; scanned {commits}{} files ({}) in {:.2}s",
+        stats.files_scanned,
+        human_bytes(stats.bytes_scanned),
+        elapsed.as_secs_f64()
+    );
+    if stats.skipped_total() > 0 {
+        let reasons: Vec<String> = stats.skipped.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
+        line.push_str(&format!("; skipped {} ({})", stats.skipped_total(), reasons.join(", ")));
+        if stats.skipped_files.len() as u64 == stats.skipped_total() {
+            line.push_str("; --verbose lists them");
+        }
+    }
+    line
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

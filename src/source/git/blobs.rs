@@ -1,0 +1,111 @@
+//! Scanning an enumerated history: unique blobs in parallel (one libgit2
+//! handle per worker, since `Repository` is not `Sync`), then commit and tag
+//! messages.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use git2::{ObjectType, Oid, Repository};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::engine::Scanner;
+use crate::finding::{BlobOrigin, Origin};
+use crate::source::{ContentOptions, ScanResults, Worker};
+use crate::stats::SkipReason;
+
+use super::history::History;
+
+/// Scans every blob and message of `history`, read from the repository at `repo_path`.
+pub fn scan_history(
+    repo_path: &Path,
+    scanner: &Scanner,
+    history: History,
+    content: ContentOptions,
+    threads: usize,
+    progress: &ProgressBar,
+) -> ScanResults {
+    let collected = Mutex::new(ScanResults::default());
+    progress.set_length(history.blobs.len() as u64);
+    let scan_all = || {
+        history.blobs.par_iter().for_each_init(
+            || BlobWorker::new(repo_path, scanner, content, &collected),
+            |worker, (oid, origin)| {
+                worker.scan_blob(*oid, origin);
+                progress.inc(1);
+            },
+        );
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(scan_all),
+        Err(_) => scan_all(),
+    }
+
+    let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut worker = Worker::new(scanner, content);
+    for (commit, message) in &history.messages {
+        worker.scan_content(message.as_bytes(), &Origin::CommitMessage(commit.clone()));
+    }
+    for (tag, message) in &history.tag_messages {
+        worker.scan_content(message.as_bytes(), &Origin::TagMessage { tag: tag.clone() });
+    }
+    // Messages are not files: count the commits instead.
+    worker.results.stats.files_scanned = 0;
+    results.merge(worker.results);
+    results.stats.commits_scanned = history.commits as u64;
+    for path in history.submodules {
+        results.stats.skip(path, SkipReason::Submodule, Some("submodules are separate repositories".into()));
+    }
+    for problem in history.problems {
+        results.stats.skip(problem.what, SkipReason::MissingObject, Some(problem.detail));
+    }
+    results
+}
+
+/// One rayon worker's repository handle and scanning state; hands its results
+/// over when dropped.
+struct BlobWorker<'a> {
+    repo: Option<Repository>,
+    worker: Worker<'a>,
+    collected: &'a Mutex<ScanResults>,
+}
+
+impl<'a> BlobWorker<'a> {
+    fn new(repo_path: &Path, scanner: &'a Scanner, content: ContentOptions, collected: &'a Mutex<ScanResults>) -> Self {
+        BlobWorker { repo: Repository::open(repo_path).ok(), worker: Worker::new(scanner, content), collected }
+    }
+
+    fn scan_blob(&mut self, oid: Oid, origin: &std::sync::Arc<BlobOrigin>) {
+        let path = origin.first.path.clone();
+        let max_size = self.worker.content().max_size;
+        let stats = &mut self.worker.results.stats;
+        let Some(repo) = &self.repo else {
+            stats.skip(path, SkipReason::Unreadable, Some("could not open the repository".into()));
+            return;
+        };
+        match repo.odb().and_then(|odb| odb.read_header(oid)) {
+            Ok((size, ObjectType::Blob)) if size as u64 > max_size => {
+                let detail = format!("blob {oid}: {size} bytes; the limit is --max-file-size {max_size}");
+                stats.skip(path, SkipReason::TooLarge, Some(detail));
+                return;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                stats.skip(path, SkipReason::MissingObject, Some(format!("blob {oid}: {}", err.message())));
+                return;
+            }
+        }
+        match repo.find_blob(oid) {
+            Ok(blob) => self.worker.scan_content(blob.content(), &Origin::GitBlob(origin.clone())),
+            Err(err) => stats.skip(path, SkipReason::MissingObject, Some(format!("blob {oid}: {}", err.message()))),
+        }
+    }
+}
+
+impl Drop for BlobWorker<'_> {
+    fn drop(&mut self) {
+        let results = std::mem::take(&mut self.worker.results);
+        let mut collected = self.collected.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        collected.merge(results);
+    }
+}

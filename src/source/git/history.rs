@@ -1,0 +1,337 @@
+//! Enumerating a history: every commit in the selection, oldest first, and
+//! every blob they contain, each blob once, attributed to the commit that
+//! introduced it.
+//!
+//! Commits are visited in topological order (parents before children), and
+//! each tree object is walked only once: a blob first met in commit C was in
+//! none of C's ancestors, so C (a normal commit or a merge resolution)
+//! introduced it. When the selection has a boundary (`A..B`, `--since`,
+//! `--max-commits`, a pre-push range), the trees of the boundary commits are
+//! marked as seen first, so only what the selected commits add is scanned.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use git2::{ObjectType, Oid, Repository, Sort, TreeWalkMode};
+
+use crate::finding::{BlobOrigin, CommitInfo, Occurrence};
+
+use super::{commit_info, lossy, GitError};
+
+/// Other places a blob was found that are kept per blob.
+const MAX_EXTRA_OCCURRENCES: usize = 8;
+
+/// Which commits to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Everything reachable from any ref (branches, tags, remotes, stash) and HEAD.
+    All,
+    /// Everything reachable from one ref or commit.
+    Ref(String),
+    /// `A..B`: commits reachable from B but not from A.
+    Range(String),
+    /// What a `git push` sends: each local commit not already on the remote.
+    Push(Vec<PushedRef>),
+}
+
+/// One line of a pre-push hook's standard input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    /// The commit being pushed.
+    pub local: String,
+    /// The commit the remote has now (`None` for a new branch).
+    pub remote: Option<String>,
+}
+
+/// Limits on top of the selection.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Only commits at or after this Unix time.
+    pub since: Option<i64>,
+    /// Only the N newest commits.
+    pub max_commits: Option<usize>,
+}
+
+/// Something in the repository that could not be read; the scan goes on.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The object or ref.
+    pub what: String,
+    /// What went wrong.
+    pub detail: String,
+}
+
+/// The enumerated history.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Unique blobs with where they first (and also) appeared.
+    pub blobs: Vec<(Oid, Arc<BlobOrigin>)>,
+    /// Commit messages.
+    pub messages: Vec<(Arc<CommitInfo>, String)>,
+    /// Annotated tag messages: (tag name, message).
+    pub tag_messages: Vec<(String, String)>,
+    /// Commits in the selection.
+    pub commits: usize,
+    /// Submodule entries met (their content lives in another repository).
+    pub submodules: Vec<String>,
+    /// Objects or refs that could not be read.
+    pub problems: Vec<Problem>,
+}
+
+struct BlobEntry {
+    oid: Oid,
+    first: Occurrence,
+    also: Vec<Occurrence>,
+}
+
+/// Enumerates the selected history of `repo`.
+pub fn enumerate(repo: &Repository, selection: &Selection, limits: &Limits) -> Result<History, GitError> {
+    let mut history = History::default();
+    let commits = select_commits(repo, selection, limits, &mut history)?;
+    history.commits = commits.len();
+
+    let mut walker = TreeWalker::default();
+    let selected: HashSet<Oid> = commits.iter().copied().collect();
+    for boundary in boundary_commits(repo, &commits, &selected) {
+        if let Ok(tree) = repo.find_commit(boundary).and_then(|commit| commit.tree()) {
+            walker.mark_seen(repo, tree.id());
+        }
+    }
+    for oid in &commits {
+        let commit = match repo.find_commit(*oid) {
+            Ok(commit) => commit,
+            Err(err) => {
+                history.problems.push(Problem { what: format!("commit {oid}"), detail: err.message().to_string() });
+                continue;
+            }
+        };
+        let info = commit_info(&commit);
+        history.messages.push((info.clone(), lossy(commit.message_bytes())));
+        match commit.tree() {
+            Ok(tree) => walker.collect(repo, tree.id(), &info, &mut history),
+            Err(err) => {
+                history.problems.push(Problem { what: format!("tree of {oid}"), detail: err.message().to_string() })
+            }
+        }
+    }
+    if matches!(selection, Selection::All) {
+        collect_tag_messages(repo, &mut history);
+    }
+    history.blobs = walker
+        .blobs
+        .into_iter()
+        .map(|entry| (entry.oid, Arc::new(BlobOrigin { first: entry.first, also: entry.also })))
+        .collect();
+    Ok(history)
+}
+
+/// The selected commits, oldest first (parents before children).
+fn select_commits(
+    repo: &Repository,
+    selection: &Selection,
+    limits: &Limits,
+    history: &mut History,
+) -> Result<Vec<Oid>, GitError> {
+    let mut walk = repo.revwalk().map_err(GitError::read("starting the commit walk"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(GitError::read("sorting commits"))?;
+    match selection {
+        Selection::All => push_all_refs(repo, &mut walk, history)?,
+        Selection::Ref(spec) => {
+            let commit = resolve_commit(repo, spec, "--branch")?;
+            walk.push(commit).map_err(GitError::read("walking commits"))?;
+        }
+        Selection::Range(spec) => {
+            let (base, head) = spec.split_once("..").ok_or_else(|| GitError::BadRevision {
+                what: "--range",
+                spec: spec.clone(),
+                message: "expected A..B".into(),
+            })?;
+            let head = if head.is_empty() { "HEAD" } else { head };
+            walk.push(resolve_commit(repo, head, "--range")?).map_err(GitError::read("walking commits"))?;
+            walk.hide(resolve_commit(repo, base, "--range")?).map_err(GitError::read("walking commits"))?;
+        }
+        Selection::Push(refs) => {
+            for pushed in refs {
+                walk.push(resolve_commit(repo, &pushed.local, "pushed commit")?)
+                    .map_err(GitError::read("walking commits"))?;
+                match pushed.remote.as_deref().and_then(|remote| repo.revparse_single(remote).ok()) {
+                    Some(remote) => walk.hide(remote.id()).map_err(GitError::read("walking commits"))?,
+                    // A new branch (or a remote commit we do not have): what no remote-tracking ref has.
+                    None => hide_remote_refs(repo, &mut walk),
+                }
+            }
+        }
+    }
+    let mut commits = Vec::new();
+    for oid in walk {
+        match oid {
+            Ok(oid) => commits.push(oid),
+            Err(err) => {
+                history.problems.push(Problem { what: "commit walk".into(), detail: err.message().to_string() })
+            }
+        }
+    }
+    if let Some(since) = limits.since {
+        commits.retain(|oid| repo.find_commit(*oid).map(|commit| commit.time().seconds() >= since).unwrap_or(true));
+    }
+    if let Some(max) = limits.max_commits {
+        let excess = commits.len().saturating_sub(max);
+        commits.drain(..excess);
+    }
+    Ok(commits)
+}
+
+fn resolve_commit(repo: &Repository, spec: &str, what: &'static str) -> Result<Oid, GitError> {
+    repo.revparse_single(spec)
+        .and_then(|object| object.peel_to_commit())
+        .map(|commit| commit.id())
+        .map_err(|err| GitError::BadRevision { what, spec: spec.to_string(), message: err.message().to_string() })
+}
+
+/// Pushes every ref that leads to a commit, and HEAD; notes refs that do not.
+fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut History) -> Result<(), GitError> {
+    let references = repo.references().map_err(GitError::read("listing refs"))?;
+    for reference in references {
+        let reference = match reference {
+            Ok(reference) => reference,
+            Err(err) => {
+                history.problems.push(Problem { what: "ref".into(), detail: err.message().to_string() });
+                continue;
+            }
+        };
+        let name = lossy(reference.name_bytes());
+        match reference.peel_to_commit() {
+            Ok(commit) => walk.push(commit.id()).map_err(GitError::read("walking commits"))?,
+            // Tags of trees or blobs carry no history; a broken ref is reported.
+            Err(err) if err.code() == git2::ErrorCode::Peel || err.class() == git2::ErrorClass::Object => {}
+            Err(err) => {
+                history.problems.push(Problem { what: format!("ref {name}"), detail: err.message().to_string() })
+            }
+        }
+    }
+    // A detached HEAD is not a ref under refs/; an unborn HEAD has nothing to walk.
+    let _ = walk.push_head();
+    Ok(())
+}
+
+fn hide_remote_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>) {
+    if let Ok(references) = repo.references_glob("refs/remotes/*") {
+        for reference in references.flatten() {
+            if let Ok(commit) = reference.peel_to_commit() {
+                let _ = walk.hide(commit.id());
+            }
+        }
+    }
+}
+
+/// Parents of selected commits that are not selected themselves.
+fn boundary_commits(repo: &Repository, commits: &[Oid], selected: &HashSet<Oid>) -> Vec<Oid> {
+    let mut boundary = HashSet::new();
+    for oid in commits {
+        if let Ok(commit) = repo.find_commit(*oid) {
+            for parent in commit.parent_ids() {
+                if !selected.contains(&parent) {
+                    boundary.insert(parent);
+                }
+            }
+        }
+    }
+    boundary.into_iter().collect()
+}
+
+fn collect_tag_messages(repo: &Repository, history: &mut History) {
+    let mut tags = Vec::new();
+    let _ = repo.tag_foreach(|oid, name| {
+        tags.push((oid, lossy(name).trim_start_matches("refs/tags/").to_string()));
+        true
+    });
+    for (oid, name) in tags {
+        if let Ok(tag) = repo.find_tag(oid) {
+            history.tag_messages.push((name, tag.message_bytes().map(lossy).unwrap_or_default()));
+        }
+    }
+}
+
+/// Walks trees, each tree object once, and records each blob once.
+#[derive(Default)]
+struct TreeWalker {
+    seen_trees: HashSet<Oid>,
+    blob_index: HashMap<Oid, usize>,
+    blobs: Vec<BlobEntry>,
+    /// Blobs of boundary commits: present before the selection, never scanned.
+    boundary_blobs: HashSet<Oid>,
+}
+
+impl TreeWalker {
+    /// Marks a boundary tree and everything in it as already present.
+    fn mark_seen(&mut self, repo: &Repository, tree: Oid) {
+        let Ok(tree) = repo.find_tree(tree) else {
+            return;
+        };
+        if !self.seen_trees.insert(tree.id()) {
+            return;
+        }
+        let (seen_trees, boundary_blobs) = (&mut self.seen_trees, &mut self.boundary_blobs);
+        let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| match entry.kind() {
+            Some(ObjectType::Tree) => {
+                if seen_trees.insert(entry.id()) {
+                    git2::TreeWalkResult::Ok
+                } else {
+                    git2::TreeWalkResult::Skip
+                }
+            }
+            Some(ObjectType::Blob) => {
+                boundary_blobs.insert(entry.id());
+                git2::TreeWalkResult::Ok
+            }
+            _ => git2::TreeWalkResult::Ok,
+        });
+    }
+
+    /// Records the blobs of `tree` not met before, attributed to `commit`.
+    fn collect(&mut self, repo: &Repository, tree: Oid, commit: &Arc<CommitInfo>, history: &mut History) {
+        let mut stack = vec![(tree, String::new())];
+        while let Some((oid, prefix)) = stack.pop() {
+            if !self.seen_trees.insert(oid) {
+                continue;
+            }
+            let tree = match repo.find_tree(oid) {
+                Ok(tree) => tree,
+                Err(err) => {
+                    let what = format!("tree {oid} ({})", if prefix.is_empty() { "/" } else { &prefix });
+                    history.problems.push(Problem { what, detail: err.message().to_string() });
+                    continue;
+                }
+            };
+            for entry in tree.iter() {
+                let path = format!("{prefix}{}", lossy(entry.name_bytes()));
+                match entry.kind() {
+                    Some(ObjectType::Tree) => stack.push((entry.id(), format!("{path}/"))),
+                    Some(ObjectType::Blob) => self.record_blob(entry.id(), path, commit),
+                    Some(ObjectType::Commit) => history.submodules.push(path),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn record_blob(&mut self, oid: Oid, path: String, commit: &Arc<CommitInfo>) {
+        if self.boundary_blobs.contains(&oid) {
+            return;
+        }
+        let occurrence = Occurrence { commit: commit.clone(), path };
+        match self.blob_index.get(&oid) {
+            Some(&index) => {
+                let entry = &mut self.blobs[index];
+                let known = entry.first.path == occurrence.path || entry.also.iter().any(|o| o.path == occurrence.path);
+                if entry.also.len() < MAX_EXTRA_OCCURRENCES && !known {
+                    entry.also.push(occurrence);
+                }
+            }
+            None => {
+                self.blob_index.insert(oid, self.blobs.len());
+                self.blobs.push(BlobEntry { oid, first: occurrence, also: Vec::new() });
+            }
+        }
+    }
+}
