@@ -3,7 +3,7 @@
 # source tree with planted secrets.
 #
 # Usage: scripts/bench-cli.sh [--size-mb N] [--peers[=LIST]] [--runs N] [--peer-runs N]
-#                             [--seed S] [--no-build]
+#                             [--seed S] [--keyword-density real|heavy] [--no-build]
 #
 #   --size-mb N     corpus size in MB (MiB; default 200)
 #   --peers         also run the peer scanners found on PATH, in target/peers-venv
@@ -13,10 +13,15 @@
 #   --peer-runs N   timed runs per peer (default 1), after a warm-up on a tiny
 #                   directory (kingfisher compiles its rule cache then)
 #   --seed S        corpus seed (default 1)
+#   --keyword-density D
+#                   corpus keyword density, passed to gen-corpus.py: real (default;
+#                   credential words such as key, token, password in some 2-3% of the
+#                   lines, as in real code) or heavy (the stress corpus, ten times denser)
 #   --no-build      do not run `cargo build --release` first
 #
 # The corpus is generated once by scripts/gen-corpus.py into
-# target/bench-corpus-<N>mb (planted-secrets list: target/bench-corpus-<N>mb.planted.json)
+# target/bench-corpus-<N>mb (planted-secrets list: target/bench-corpus-<N>mb.planted.json;
+# -s<S> appended for a seed other than 1, -heavy for --keyword-density heavy)
 # and reused until gen-corpus.py changes. Nothing is dropped from the page cache: every timed run reads a
 # warm cache. Each run is measured by scripts/measure.py (wall time, peak RSS of
 # the largest process) and scored by scripts/bench-report.py (how many planted
@@ -38,6 +43,7 @@ size_mb=200
 runs=3
 peer_runs=1
 seed=1
+density=real
 build=1
 peers=""
 all_peers="gitleaks betterleaks kingfisher ripsecrets detect-secrets"
@@ -54,6 +60,8 @@ while (($#)); do
         --peer-runs=*) peer_runs=${1#*=}; shift ;;
         --seed) seed=${2:?--seed needs a value}; shift 2 ;;
         --seed=*) seed=${1#*=}; shift ;;
+        --keyword-density) density=${2:?--keyword-density needs a value}; shift 2 ;;
+        --keyword-density=*) density=${1#*=}; shift ;;
         --peers) peers=$all_peers; shift ;;
         --peers=*) peers=${1#*=}; peers=${peers//,/ }; shift ;;
         --no-build) build=0; shift ;;
@@ -63,6 +71,10 @@ while (($#)); do
 done
 [[ $size_mb =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ && $peer_runs =~ ^[1-9][0-9]*$ && $seed =~ ^[0-9]+$ ]] || {
     echo "bench-cli.sh: --size-mb, --runs, --peer-runs and --seed take whole numbers" >&2
+    exit 2
+}
+[[ $density == real || $density == heavy ]] || {
+    echo "bench-cli.sh: --keyword-density takes real or heavy" >&2
     exit 2
 }
 for p in $peers; do
@@ -77,14 +89,17 @@ keyhound=$root/target/release/keyhound
 
 name=bench-corpus-${size_mb}mb
 ((seed == 1)) || name=$name-s$seed
+[[ $density == real ]] || name=$name-$density
 corpus=target/$name
 manifest=target/$name.planted.json
 generator=$(python3 -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
     scripts/gen-corpus.py)
-if [[ ! -d $corpus || ! -f $manifest ]] || ! grep -q "\"generator_sha256\": \"$generator\"" "$manifest"; then
+if [[ ! -d $corpus || ! -f $manifest ]] || ! grep -q "\"generator_sha256\": \"$generator\"" "$manifest" \
+    || ! grep -q "\"keyword_density\": \"$density\"" "$manifest"; then
     echo "== generating $corpus (once; cached until scripts/gen-corpus.py changes)" >&2
     rm -rf "$corpus.tmp" "$corpus"
-    python3 scripts/gen-corpus.py "$corpus.tmp" --size-mb "$size_mb" --seed "$seed" --manifest "$manifest.tmp"
+    python3 scripts/gen-corpus.py "$corpus.tmp" --size-mb "$size_mb" --seed "$seed" \
+        --keyword-density "$density" --manifest "$manifest.tmp"
     mv "$corpus.tmp" "$corpus"
     mv "$manifest.tmp" "$manifest"
 fi

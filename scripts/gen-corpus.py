@@ -3,28 +3,43 @@
 
 Usage:
     scripts/gen-corpus.py OUT_DIR [--size-mb 200] [--seed 1] [--files-per-dir 200]
-                          [--manifest FILE] [--force]
+                          [--keyword-density real|heavy] [--manifest FILE] [--force]
 
 Writes about SIZE_MB megabytes (MiB) of code-like files under OUT_DIR: several
 "repositories" (Python, Rust, Node/TypeScript, Go, Java), each with nested
 source directories, tests, docs, CI and deploy YAML, Dockerfiles, .env files,
 lock files (package-lock.json, yarn.lock, Cargo.lock, poetry.lock, go.sum),
 minified JS bundles with very long lines, JSON fixtures, a few 1-2 MB files,
-many 1-10 KB files and some binary images. The text is full of what secret
+many 1-10 KB files and some binary images. The text has what secret
 scanners key on without being secrets (`api_key = os.environ[...]`, `token`,
 `password`, `task-runner`, AWS documentation keys, UUIDs, sha256 hashes,
 `"integrity": "sha512-..."`), so a scanner's prefilter works as on real code.
+
+--keyword-density real (the default) keeps the keywords (key, secret, token,
+passwd, password, pwd, credential, auth: any case, inside words too) as
+frequent as in real code: some 2.4% of the lines have one and hold 4% of the
+bytes (cargo registry sources, the CPython standard library: 2.2-2.4% of the
+lines, 3.8% of the bytes). They appear as nouns in identifiers and comments
+less than 1% of the time; generic uses (`for key, value in`, `contains_key`,
+`tokens`, `author`) and credential-shaped ones (`api_key = os.environ[...]`,
+`Authorization: Bearer`, `password_hash`, secretKeyRef, .env files) are rare
+statements and blocks; minified bundles, each of whose huge lines has one, as
+in real bundles, stay at about 1.5% of the bytes at most.
+--keyword-density heavy is the earlier stress corpus, some ten times denser
+(about 20% of the lines, 35% of the bytes): the same files as this script
+wrote before the option existed.
 
 About 20 fake secrets are planted at deterministic places (DeepSeek, AWS key
 id + secret key, GitHub ghp_ with a valid CRC32 checksum, Slack xoxb-, Stripe
 sk_live_, Google AIza, an RSA private key block, a postgres URL with a
 password). They are listed in OUT_DIR/../<basename>.planted.json (or
---manifest FILE) as {"kind", "rule_id", "path", "line", "secret"} with paths
-relative to OUT_DIR and 1-based lines.
+--manifest FILE) as {"kind", "rule_id", "path", "line", "column", "secret"}
+with paths relative to OUT_DIR and 1-based lines and columns (no "secret" for
+the private key blocks: "line" and "column" give their BEGIN line).
 
-The same --seed, --size-mb and --files-per-dir always give byte-identical
-output (for one version of this script, whose sha256 the manifest records as
-"generator_sha256"). Python 3 standard library only.
+The same --seed, --size-mb, --files-per-dir and --keyword-density always give
+byte-identical output (for one version of this script, whose sha256 the
+manifest records as "generator_sha256"). Python 3 standard library only.
 """
 
 import argparse
@@ -88,6 +103,12 @@ APPS = """billing inventory checkout auth gateway notifier scheduler ledger
 catalog search analytics payments identity storage mailer reporting
 orders shipping pricing accounts audit metrics webhooks uploader""".split()
 
+# Environment variable names: an app or service name, then one of these.
+ENV_TAILS = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "URL", "HOST", "PORT",
+             "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "AUTH_TOKEN", "CLIENT_ID",
+             "CLIENT_SECRET", "TIMEOUT", "REGION", "BUCKET", "DSN", "USER",
+             "SIGNING_KEY", "WEBHOOK_SECRET", "LOG_LEVEL", "ENABLED"]
+
 # Words that contain scanner keywords without being secrets ("sk-" inside
 # task-, disk-, risk-, mask-, desk-; "key", "token", "auth", ...).
 KEYWORDISH = """task-runner task-queue disk-usage risk-score mask-image desk-app
@@ -150,6 +171,34 @@ github.com/aws/aws-sdk-go-v2 github.com/golang-jwt/jwt/v5
 github.com/jackc/pgx/v5 github.com/sirupsen/logrus""".split()
 
 
+# What --keyword-density measures: a line with one of these (any case) is a
+# "keyword line", as for a secret scanner's keyword prefilter.
+KEYWORD = re.compile(r"(?i)key|secret|token|passwd|password|pwd|credential|auth")
+
+# --keyword-density real: extra nouns with a keyword used as real code uses
+# them (map keys, parser tokens, authors), drawn among the rare keyword nouns.
+GENERIC_KW_NOUNS = """keys key_name sort_key primary_key keyword token_kind tokens
+author authors""".split()
+
+
+def dilute(items, share, keyword=KEYWORD.search):
+    """The items, as a list to pick from uniformly, with those matching
+    `keyword` (in all) drawn with probability about `share`: the others are
+    repeated. Unchanged if all or none match."""
+    hot = [i for i in items if keyword(i)]
+    cold = [i for i in items if not keyword(i)]
+    if not hot or not cold:
+        return list(items)
+    repeat = max(1, round(len(hot) * (1 - share) / (share * len(cold))))
+    return cold * repeat + hot
+
+
+def template_keyword(template):
+    """Whether a template's lines will contain a keyword: its literal text
+    does, or it names an environment variable (mostly ..._KEY, ..._TOKEN)."""
+    return "«E»" in template or KEYWORD.search(PLACEHOLDER.sub("", template)) is not None
+
+
 def snake(words):
     return "_".join(words)
 
@@ -166,9 +215,15 @@ class Vocab:
     """Pre-drawn identifier pools: choosing from a list is much faster than
     building a fresh identifier every time."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, real=False):
         self.rng = rng
-        nouns = [n.replace("_", " ").split() for n in NOUNS]
+        # heavy: every noun equally likely, so some 8% of the identifiers and
+        # 15% of the comments carry a credential word; real: under 1%.
+        self.nouns = dilute(NOUNS + GENERIC_KW_NOUNS, 0.004) if real else NOUNS
+        self.verbs = verbs = dilute(VERBS, 0.005) if real else VERBS  # authenticate, authorize
+        # real: more HOST/PORT/URL settings than keys and tokens.
+        self.env_tails = dilute(ENV_TAILS, 0.35) if real else ENV_TAILS
+        nouns = [n.replace("_", " ").split() for n in self.nouns]
         combos = []
         for _ in range(4000):
             shape = rng.random()
@@ -177,7 +232,7 @@ class Vocab:
             elif shape < 0.75:
                 words = [rng.choice(ADJS)] + rng.choice(nouns)
             elif shape < 0.9:
-                words = [rng.choice(VERBS)] + rng.choice(nouns)
+                words = [rng.choice(verbs)] + rng.choice(nouns)
             else:
                 words = rng.choice(nouns) + rng.choice(nouns)
             combos.append(words)
@@ -185,20 +240,21 @@ class Vocab:
         self.camel = [camel(w) for w in combos]
         self.pascal = [pascal(w) for w in combos]
         self.upper = [snake(w).upper() for w in combos]
-        self.funcs = [snake([rng.choice(VERBS)] + rng.choice(nouns)) for _ in range(3000)]
-        self.cfuncs = [camel([rng.choice(VERBS)] + rng.choice(nouns)) for _ in range(3000)]
+        self.funcs = [snake([rng.choice(verbs)] + rng.choice(nouns)) for _ in range(3000)]
+        self.cfuncs = [camel([rng.choice(verbs)] + rng.choice(nouns)) for _ in range(3000)]
         self.sentences = [self._sentence() for _ in range(2500)]
         self.msgs = [self._msg() for _ in range(1500)]
         self.env_names = [self._env_name() for _ in range(600)]
 
     def _sentence(self):
         r = self.rng
-        s = "%s %s %s %s %s" % (r.choice(SENTENCE_STARTS), r.choice(NOUNS).replace("_", " "),
+        nouns = self.nouns
+        s = "%s %s %s %s %s" % (r.choice(SENTENCE_STARTS), r.choice(nouns).replace("_", " "),
                                 r.choice(SENTENCE_TAILS), r.choice(ADJS),
-                                r.choice(NOUNS).replace("_", " "))
+                                r.choice(nouns).replace("_", " "))
         if r.random() < 0.3:
             s += ", %s %s" % (r.choice(["unless the", "so that the", "because the", "or the"]),
-                              r.choice(NOUNS).replace("_", " ") + " " + r.choice(["is missing", "has expired",
+                              r.choice(nouns).replace("_", " ") + " " + r.choice(["is missing", "has expired",
                                                                                   "was rotated", "is cached",
                                                                                   "changes", "is invalid"]))
         return s + "."
@@ -207,18 +263,14 @@ class Vocab:
         r = self.rng
         return "%s %s %s" % (r.choice(["failed to", "could not", "unable to", "will", "cannot",
                                        "started to", "finished to", "retrying to"]),
-                             r.choice(VERBS), r.choice(NOUNS).replace("_", " "))
+                             r.choice(self.verbs), r.choice(self.nouns).replace("_", " "))
 
     def _env_name(self):
         r = self.rng
         base = r.choice([a.upper() for a in APPS] + ["APP", "SERVICE", "DB", "REDIS", "AWS",
                                                        "GITHUB", "SLACK", "STRIPE", "OPENAI",
                                                        "SENTRY", "DATADOG", "SMTP", "S3", "JWT"])
-        tail = r.choice(["API_KEY", "TOKEN", "SECRET", "PASSWORD", "URL", "HOST", "PORT",
-                         "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "AUTH_TOKEN", "CLIENT_ID",
-                         "CLIENT_SECRET", "TIMEOUT", "REGION", "BUCKET", "DSN", "USER",
-                         "SIGNING_KEY", "WEBHOOK_SECRET", "LOG_LEVEL", "ENABLED"])
-        return base + "_" + tail
+        return base + "_" + r.choice(self.env_tails)
 
 
 # --------------------------------------------------------------------------
@@ -229,11 +281,14 @@ PLACEHOLDER = re.compile(r"«(\w+)»")
 
 
 class Filler:
-    def __init__(self, rng, vocab):
+    def __init__(self, rng, vocab, real=False):
         r = rng
         v = vocab
         self.rng = rng
         c = r.choice
+        nouns = v.nouns
+        # real: mostly the decoys without a keyword (task-runner, disk-cache).
+        kwish = dilute(KEYWORDISH, 0.1) if real else KEYWORDISH
         self.gens = {
             "s": lambda: c(v.snake),
             "c": lambda: c(v.camel),
@@ -241,8 +296,8 @@ class Filler:
             "U": lambda: c(v.upper),
             "f": lambda: c(v.funcs),
             "cf": lambda: c(v.cfuncs),
-            "w": lambda: c(NOUNS),
-            "v": lambda: c(VERBS),
+            "w": lambda: c(nouns),
+            "v": lambda: c(v.verbs),
             "a": lambda: c(ADJS),
             "S": lambda: c(v.sentences),
             "m": lambda: c(v.msgs),
@@ -255,7 +310,7 @@ class Filler:
             "hex40": lambda: "%040x" % r.getrandbits(160),
             "hex8": lambda: "%08x" % r.getrandbits(32),
             "b64": lambda: base64.b64encode(r.randbytes(r.choice([12, 24, 33, 48]))).decode(),
-            "kw": lambda: c(KEYWORDISH),
+            "kw": lambda: c(kwish),
             "UP": lambda: c(UPPERISH),
             "todo": lambda: c(TODOS),
             "dom": lambda: c(DOMAINS),
@@ -265,7 +320,7 @@ class Filler:
             "date": lambda: "20%02d-%02d-%02dT%02d:%02d:%02dZ" % (
                 r.randrange(18, 26), r.randrange(1, 13), r.randrange(1, 29),
                 r.randrange(0, 24), r.randrange(0, 60), r.randrange(0, 60)),
-            "email": lambda: "%s.%s@%s" % (c(NOUNS).split("_")[0], c(ORGS), c(DOMAINS)),
+            "email": lambda: "%s.%s@%s" % (c(nouns).split("_")[0], c(ORGS), c(DOMAINS)),
         }
         self.cache = {}
 
@@ -428,17 +483,130 @@ JS_STMTS = [
     "const password = req.body.password;",
 ]
 
+# --keyword-density real only: keyword lines as most of real code has them
+# (map keys, parser tokens), drawn among the rare keyword statements.
+GENERIC_STMTS = {
+    "py": [
+        "for key, value in «s».items():\n    «s»[key] = «f»(value)",
+        "«s» = sorted(«s», key=lambda item: item.«s»)",
+        "if «s» not in self.«s»:\n    raise KeyError(«s»)",
+        "tokens = «s».split()",
+    ],
+    "rs": [
+        "if !self.«s».contains_key(&«s») {\n    return Ok(None);\n}",
+        "for (key, value) in «s».iter() {\n    «s».insert(key.clone(), value.len());\n}",
+        "let keys: Vec<_> = «s».keys().cloned().collect();",
+        "let tokens = «f»(&«s»)?;",
+    ],
+    "go": [
+        "for key, val := range «c» {\n\t«c»[key] = val\n}",
+        "keys := make([]string, 0, len(«c»))",
+        "sort.Slice(«c», func(i, j int) bool { return «c»[i].Key < «c»[j].Key })",
+    ],
+    "java": [
+        "for (Map.Entry<String, «P»> entry : «c».entrySet()) {\n    «c».put(entry.getKey(), entry.getValue());\n}",
+        "if (!«c».containsKey(«c»)) {\n    return null;\n}",
+        "String[] tokens = «c».split(\",\");",
+    ],
+    "js": [
+        "for (const [key, value] of Object.entries(«c»)) {\n  «c»[key] = «cf»(value);\n}",
+        "const keys = Object.keys(«c»);",
+        "const «c» = «c».map((item) => ({ key: item.id, ...item }));",
+    ],
+}
+
+# --keyword-density real: minified bundles, all of whose lines have a keyword
+# somewhere, take at most this share of the corpus (real trees of source
+# code have few of them; each is 1-2 MB).
+MINJS_SHARE = 0.012
+
+# --keyword-density real: the share of keyword statements (credential-shaped
+# and generic together) in the code statement lists.
+STMT_KEYWORD_SHARE = 0.018
+
+FIXTURE_RECORD = (
+    "  {\n    \"id\": \"«uuid»\",\n    \"«c»\": \"«s»\",\n    \"email\": \"«email»\",\n"
+    "    \"created_at\": \"«date»\",\n    \"session_token\": \"«uuid»\",\n"
+    "    \"sha\": \"«hex40»\",\n    \"«c»\": «N»,\n    \"tags\": [\"«w»\", \"«kw»\"],\n"
+    "    \"auth\": {\"provider\": \"«org»\", \"key_id\": \"«hex8»\"}\n  }")
+FIXTURE_RECORD_PLAIN = (
+    "  {\n    \"id\": \"«uuid»\",\n    \"«c»\": \"«s»\",\n    \"email\": \"«email»\",\n"
+    "    \"created_at\": \"«date»\",\n    \"request_id\": \"«uuid»\",\n"
+    "    \"sha\": \"«hex40»\",\n    \"«c»\": «N»,\n    \"tags\": [\"«w»\", \"«kw»\"],\n"
+    "    \"owner\": {\"provider\": \"«org»\", \"ref\": \"«hex8»\"}\n  }")
+
+SQL_CREDENTIALS = (
+    "-- «S»\nCREATE TABLE IF NOT EXISTS «s» (\n  id UUID PRIMARY KEY,\n"
+    "  «s» TEXT NOT NULL,\n  password_hash TEXT,\n  api_key_hash CHAR(64),\n"
+    "  created_at TIMESTAMPTZ DEFAULT now()\n);\n",
+    "INSERT INTO «s» (id, «s», password_hash, api_key_hash, created_at) VALUES "
+    "('«uuid»', '«s»', '$2b$12$«b64»', '«hex»', '«date»');")
+SQL_PLAIN = (
+    "-- «S»\nCREATE TABLE IF NOT EXISTS «s» (\n  id UUID PRIMARY KEY,\n"
+    "  «s» TEXT NOT NULL,\n  «s» BIGINT,\n  checksum CHAR(64),\n"
+    "  created_at TIMESTAMPTZ DEFAULT now()\n);\n",
+    "INSERT INTO «s» (id, «s», «s», checksum, created_at) VALUES "
+    "('«uuid»', '«s»', «N», '«hex»', '«date»');")
+
+YAML_K8S_HEAD = (
+    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: «app»-«kw»\n"
+    "  namespace: «org»\n  labels:\n    app.kubernetes.io/name: «app»\n"
+    "    app.kubernetes.io/version: \"«ver»\"\nspec:\n  replicas: «n»\n  template:\n"
+    "    metadata:\n      annotations:\n        checksum/config: «hex»\n    spec:\n"
+    "      containers:\n        - name: «app»\n          image: ghcr.io/«org»/«app»:«ver»\n"
+    "          env:\n")
+YAML_K8S_SECRET_ENV = (
+    "            - name: «E»\n              valueFrom:\n"
+    "                secretKeyRef:\n                  name: «app»-secrets\n"
+    "                  key: «s»\n")
+YAML_K8S_PLAIN_ENV = (
+    "            - name: «U»\n              valueFrom:\n"
+    "                configMapRef:\n                  name: «app»-config\n")
+YAML_K8S_TAIL = (
+    "            - name: «E»\n              value: \"«s»\"\n"
+    "            - name: LOG_LEVEL\n              value: info\n"
+    "          resources:\n            limits:\n              memory: «n»Mi\n")
+YAML_CONFIG_HEAD = "«s»:\n  enabled: true\n  «s»: «n»\n  endpoint: https://«dom»/«w»\n"
+YAML_CONFIG_AUTH = (
+    "  auth:\n    type: «a»\n    token: ${«E»}\n    client_id: «uuid»\n"
+    "    client_secret: \"{{ vault_«s» }}\"\n")
+YAML_CONFIG_NO_AUTH = "  timeout_seconds: «n»\n  client_id: «uuid»\n"
+YAML_CONFIG_DB = "  database:\n    host: db.«dom»\n    port: 5432\n    user: «s»\n    password: ${DB_PASSWORD}\n"
+YAML_CONFIG_CACHE = "  cache:\n    host: redis.«dom»\n    port: 6379\n    ttl_seconds: «n»\n"
+YAML_CONFIG_TAIL = "  # «S»\n  «s»: \"«kw»\"\n  «s»: [«w», «w», «w»]\n"
+
 # --------------------------------------------------------------------------
 # Generators for each file kind. Each returns a str.
 # --------------------------------------------------------------------------
 
 
 class Gen:
-    def __init__(self, rng):
+    def __init__(self, rng, density="real", target=0):
         self.rng = rng
-        self.vocab = Vocab(rng)
-        self.fl = Filler(rng, self.vocab)
+        self.target = target  # the corpus size in bytes
+        self.real = real = density == "real"
+        self.vocab = Vocab(rng, real)
+        self.fl = Filler(rng, self.vocab, real)
         self.pools = {}
+        self.weighted = {}
+        stmts = {"py": PY_STMTS, "rs": RS_STMTS, "go": GO_STMTS, "java": JAVA_STMTS, "js": JS_STMTS}
+        if real:
+            stmts = {k: self.tw(v + GENERIC_STMTS[k]) for k, v in stmts.items()}
+        self.stmts = stmts
+        # Bytes of minified JS written so far (--keyword-density real keeps
+        # them to a small share: each of their huge lines has a keyword).
+        self.minjs_bytes = 0
+
+    def tw(self, templates, share=STMT_KEYWORD_SHARE):
+        """The templates to pick from: as given (heavy), or (real) with those
+        that write a keyword drawn with probability `share`."""
+        if not self.real:
+            return templates
+        key = (tuple(templates), share)
+        out = self.weighted.get(key)
+        if out is None:
+            out = self.weighted[key] = dilute(templates, share, template_keyword)
+        return out
 
     # -- shared helpers ----------------------------------------------------
     def body(self, stmts, count, prefix):
@@ -474,17 +642,17 @@ class Gen:
             methods = []
             for _ in range(r.randrange(2, 6)):
                 methods.append(fl.fill("    def «f»(self, «s», «s»=None):\n        \"\"\"«S»\"\"\"\n")
-                               + self.body(PY_STMTS, r.randrange(3, 12), "        ")
+                               + self.body(self.stmts["py"], r.randrange(3, 12), "        ")
                                + fl.fill("\n        return «s»\n"))
             return (fl.fill("class «P»(«P»):\n    \"\"\"«S»\n\n    Uses the «w» «w» to «v» the «w».\n    \"\"\"\n\n"
                             "    def __init__(self, «s», «s»: str, «s»: int = «n»):\n")
-                    + self.body(["self.«s» = «s»", "self._«s» = «s» or {}", "self.api_key = api_key",
-                                 "self.token = None", "self.«s» = «n»"], r.randrange(2, 6), "        ")
+                    + self.body(self.tw(["self.«s» = «s»", "self._«s» = «s» or {}", "self.api_key = api_key",
+                                         "self.token = None", "self.«s» = «n»"]), r.randrange(2, 6), "        ")
                     + "\n\n" + "\n".join(methods))
         deco = fl.fill("@«s».route(\"/«w»/<«s»>\", methods=[\"GET\", \"POST\"])\n") if r.random() < 0.15 else ""
         return (deco + fl.fill("def «f»(«s», «s»: «P», «s»: Optional[str] = None) -> «P»:\n    \"\"\"«S»\n\n"
                                "    Args:\n        «s»: «S»\n    \"\"\"\n")
-                + self.body(PY_STMTS, r.randrange(3, 14), "    ")
+                + self.body(self.stmts["py"], r.randrange(3, 14), "    ")
                 + self.fl.fill("\n    return «s»\n"))
 
     def python(self, target, ctx):
@@ -504,8 +672,8 @@ class Gen:
             imports.append(fl.fill("from %s.«s» import «P», «f»" % ctx["pkg"]))
         head.append("\n".join(imports))
         head.append("\nlogger = logging.getLogger(__name__)\n")
-        consts = self.body(["«U» = «n»", "«U» = \"«s»\"", "«U» = os.environ.get(\"«E»\")",
-                            "DEFAULT_TIMEOUT = «n»", "«U» = \"«UP»\""], r.randrange(1, 6), "")
+        consts = self.body(self.tw(["«U» = «n»", "«U» = \"«s»\"", "«U» = os.environ.get(\"«E»\")",
+                                    "DEFAULT_TIMEOUT = «n»", "«U» = \"«UP»\""]), r.randrange(1, 6), "")
         head.append(consts + "\n")
         parts = ["\n".join(head)]
         return "\n\n".join(self.blocks("py", self.py_func, target, parts)) + "\n"
@@ -516,19 +684,19 @@ class Gen:
         fl = self.fl
         roll = r.random()
         if roll < 0.2:
-            fields = self.body(["pub «s»: «P»,", "«s»: Option<String>,", "pub «s»: u64,",
-                                "pub api_key: Option<String>,", "«s»: Vec<«P»>,",
-                                "#[serde(default)]\npub «s»: bool,"], r.randrange(2, 8), "    ")
+            fields = self.body(self.tw(["pub «s»: «P»,", "«s»: Option<String>,", "pub «s»: u64,",
+                                        "pub api_key: Option<String>,", "«s»: Vec<«P»>,",
+                                        "#[serde(default)]\npub «s»: bool,"]), r.randrange(2, 8), "    ")
             return fl.fill("/// «S»\n#[derive(Debug, Clone, Serialize, Deserialize)]\npub struct «P» {\n") + fields + "\n}\n"
         if roll < 0.3:
             return (fl.fill("#[test]\nfn «f»() {\n")
-                    + self.body(["let «s» = «f»(\"«s»\").unwrap();",
-                                 "assert_eq!(«s».len(), «n»);",
-                                 "assert!(«s».is_ok(), \"«m»\");",
-                                 "let token = \"«kw»\";"], r.randrange(2, 7), "    ")
+                    + self.body(self.tw(["let «s» = «f»(\"«s»\").unwrap();",
+                                         "assert_eq!(«s».len(), «n»);",
+                                         "assert!(«s».is_ok(), \"«m»\");",
+                                         "let token = \"«kw»\";"]), r.randrange(2, 7), "    ")
                     + "\n}\n")
         return (fl.fill("/// «S»\n///\n/// «S»\npub fn «f»(&self, «s»: &«P», «s»: &str) -> Result<Option<«P»>> {\n")
-                + self.body(RS_STMTS, r.randrange(3, 14), "    ")
+                + self.body(self.stmts["rs"], r.randrange(3, 14), "    ")
                 + fl.fill("\n    Ok(Some(«s»))\n}\n"))
 
     def rust(self, target, ctx):
@@ -542,8 +710,8 @@ class Gen:
         for _ in range(r.randrange(1, 4)):
             uses.append(fl.fill("use crate::«s»::{«P», «P»};"))
         head.append("\n".join(uses) + "\n")
-        head.append(self.body(["const «U»: usize = «n»;", "pub const «U»: &str = \"«s»\";",
-                               "static «U»: &str = \"«kw»\";"], r.randrange(1, 4), "") + "\n")
+        head.append(self.body(self.tw(["const «U»: usize = «n»;", "pub const «U»: &str = \"«s»\";",
+                                       "static «U»: &str = \"«kw»\";"]), r.randrange(1, 4), "") + "\n")
         parts = ["\n".join(head)]
         return "\n".join(self.blocks("rs", self.rs_func, target, parts)) + "\n"
 
@@ -552,12 +720,12 @@ class Gen:
         r = self.rng
         fl = self.fl
         if r.random() < 0.2:
-            fields = self.body(["«P» string `json:\"«s»\"`", "«P» int `json:\"«s»,omitempty\"`",
-                                "APIKey string `json:\"api_key\" env:\"«E»\"`",
-                                "«P» *«P»", "Token string `yaml:\"token\"`"], r.randrange(2, 8), "\t")
+            fields = self.body(self.tw(["«P» string `json:\"«s»\"`", "«P» int `json:\"«s»,omitempty\"`",
+                                        "APIKey string `json:\"api_key\" env:\"«E»\"`",
+                                        "«P» *«P»", "Token string `yaml:\"token\"`"]), r.randrange(2, 8), "\t")
             return fl.fill("// «P» «S»\ntype «P» struct {\n") + fields + "\n}\n"
         return (fl.fill("// «P» «S»\nfunc (s *«P») «P»(ctx context.Context, «c» string) (*«P», error) {\n")
-                + self.body(GO_STMTS, r.randrange(3, 12), "\t")
+                + self.body(self.stmts["go"], r.randrange(3, 12), "\t")
                 + fl.fill("\n\treturn &«P»{}, nil\n}\n"))
 
     def golang(self, target, ctx):
@@ -580,7 +748,7 @@ class Gen:
                         "    @GetMapping(\"/«w»/{id}\")\n"])
         return (fl.fill("    /**\n     * «S»\n     *\n     * @param «c» «S»\n     */\n" + ann
                         + "    public «P» «cf»(«P» «c», String «c») {\n")
-                + self.body(JAVA_STMTS, r.randrange(3, 12), "        ")
+                + self.body(self.stmts["java"], r.randrange(3, 12), "        ")
                 + fl.fill("\n        return «c»;\n    }\n"))
 
     def java(self, target, ctx):
@@ -607,31 +775,34 @@ class Gen:
         roll = r.random()
         if roll < 0.15:
             return (fl.fill("describe('«cf»', () => {\n  it('«m»', async () => {\n")
-                    + self.body(["const «c» = await «cf»('«s»');",
-                                 "expect(«c»).toEqual({ «c»: «n» });",
-                                 "expect(«c».token).toBeDefined();",
-                                 "const apiKey = 'test-«kw»';"], r.randrange(2, 7), "    ")
+                    + self.body(self.tw(["const «c» = await «cf»('«s»');",
+                                         "expect(«c»).toEqual({ «c»: «n» });",
+                                         "expect(«c».token).toBeDefined();",
+                                         "const apiKey = 'test-«kw»';"]), r.randrange(2, 7), "    ")
                     + "\n  });\n});\n")
         if roll < 0.3:
+            option = "apiKey"
+            if self.real and r.random() >= 0.1:
+                option = "«c»"
             return (fl.fill("export class «P» extends «P» {\n  constructor(«c», options = {}) {\n    super(«c»);\n"
-                            "    this.«c» = options.«c» ?? «n»;\n    this.apiKey = options.apiKey;\n  }\n\n"
-                            "  async «cf»(«c») {\n")
-                    + self.body(JS_STMTS, r.randrange(3, 10), "    ")
+                            "    this.«c» = options.«c» ?? «n»;\n    this.%s = options.%s;\n  }\n\n"
+                            "  async «cf»(«c») {\n" % (option, option))
+                    + self.body(self.stmts["js"], r.randrange(3, 10), "    ")
                     + fl.fill("\n    return «c»;\n  }\n}\n"))
         return (fl.fill("/**\n * «S»\n * @param {«P»} «c»\n */\nexport async function «cf»(«c», «c» = {}) {\n")
-                + self.body(JS_STMTS, r.randrange(3, 12), "  ")
+                + self.body(self.stmts["js"], r.randrange(3, 12), "  ")
                 + fl.fill("\n  return «c»;\n}\n"))
 
     def ts_func(self):
         r = self.rng
         fl = self.fl
         if r.random() < 0.25:
-            fields = self.body(["«c»: string;", "«c»?: number;", "readonly «c»: «P»[];",
-                                "apiKey?: string;", "token: string | null;", "«c»: Record<string, «P»>;"],
+            fields = self.body(self.tw(["«c»: string;", "«c»?: number;", "readonly «c»: «P»[];",
+                                        "apiKey?: string;", "token: string | null;", "«c»: Record<string, «P»>;"]),
                                r.randrange(2, 9), "  ")
             return fl.fill("export interface «P» {\n") + fields + "\n}\n"
         return (fl.fill("/** «S» */\nexport async function «cf»(«c»: «P», «c»?: string): Promise<«P»> {\n")
-                + self.body(JS_STMTS, r.randrange(3, 12), "  ")
+                + self.body(self.stmts["js"], r.randrange(3, 12), "  ")
                 + fl.fill("\n  return «c» as «P»;\n}\n"))
 
     def javascript(self, target, ctx, ts=False):
@@ -656,7 +827,7 @@ class Gen:
         v = "abcdefghijklmnopqrstuvwxyz"
         a, b, c, d = (r.choice(v) for _ in range(4))
         fl = self.fl
-        return fl.fill(r.choice([
+        frags = [
             "function %s(%s,%s){return %s.«c»(%s)||%s.«c»}" % (a, b, c, b, c, c),
             "var %s=%s(\"«c»\"),%s=%s(\"«c»\");" % (a, b, c, d),
             "%s.exports={«c»:function(%s){return\"«kw»\"+%s}};" % (a, b, b),
@@ -669,7 +840,16 @@ class Gen:
             "\"«uuid»\":{id:\"«uuid»\",hash:\"«hex»\"},",
             "%s.«c»=%s.«c»||{secret:null,token:void 0,key:\"«s»\"};" % (a, b),
             "/* «S» */",
-        ]))
+        ]
+        if not self.real:
+            return fl.fill(r.choice(frags))
+        # real: the fragments with a keyword are rarer (the lines, tens of
+        # kilobytes long, still all have one, as in real bundles).
+        which = self.weighted.get("min")
+        if which is None:
+            which = self.weighted["min"] = dilute(range(len(frags)), 0.1,
+                                                  lambda i: template_keyword(frags[i]))
+        return fl.fill(frags[r.choice(which)])
 
     def minified(self, target, ctx):
         r = self.rng
@@ -722,26 +902,15 @@ class Gen:
             text = ""
         parts = [text] if text else []
         size = len(text)
+        real = self.real  # the secret-shaped blocks in some documents only
         while size < target:
             if kind == "k8s":
-                doc = fl.fill(
-                    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: «app»-«kw»\n"
-                    "  namespace: «org»\n  labels:\n    app.kubernetes.io/name: «app»\n"
-                    "    app.kubernetes.io/version: \"«ver»\"\nspec:\n  replicas: «n»\n  template:\n"
-                    "    metadata:\n      annotations:\n        checksum/config: «hex»\n    spec:\n"
-                    "      containers:\n        - name: «app»\n          image: ghcr.io/«org»/«app»:«ver»\n"
-                    "          env:\n            - name: «E»\n              valueFrom:\n"
-                    "                secretKeyRef:\n                  name: «app»-secrets\n"
-                    "                  key: «s»\n            - name: «E»\n              value: \"«s»\"\n"
-                    "            - name: LOG_LEVEL\n              value: info\n"
-                    "          resources:\n            limits:\n              memory: «n»Mi\n")
+                env = YAML_K8S_SECRET_ENV if not real or r.random() < 0.25 else YAML_K8S_PLAIN_ENV
+                doc = fl.fill(YAML_K8S_HEAD + env + YAML_K8S_TAIL)
             else:
-                doc = fl.fill(
-                    "«s»:\n  enabled: true\n  «s»: «n»\n  endpoint: https://«dom»/«w»\n"
-                    "  auth:\n    type: «a»\n    token: ${«E»}\n    client_id: «uuid»\n"
-                    "    client_secret: \"{{ vault_«s» }}\"\n  database:\n    host: db.«dom»\n"
-                    "    port: 5432\n    user: «s»\n    password: ${DB_PASSWORD}\n"
-                    "  # «S»\n  «s»: \"«kw»\"\n  «s»: [«w», «w», «w»]\n")
+                auth = YAML_CONFIG_AUTH if not real or r.random() < 0.15 else YAML_CONFIG_NO_AUTH
+                db = YAML_CONFIG_DB if not real or r.random() < 0.3 else YAML_CONFIG_CACHE
+                doc = fl.fill(YAML_CONFIG_HEAD + auth + db + YAML_CONFIG_TAIL)
             parts.append(doc)
             size += len(doc)
         return "\n".join(parts)
@@ -776,8 +945,8 @@ class Gen:
         out = [fl.fill(l) for l in lines]
         size = sum(len(x) for x in out)
         while size < target:
-            line = fl.fill(self.rng.choice(["«s».«s».«s»=«n»", "«s».«s»=«s»", "# «S»",
-                                            "«s».secret-key=${«E»}"]))
+            line = fl.fill(self.rng.choice(self.tw(["«s».«s».«s»=«n»", "«s».«s»=«s»", "# «S»",
+                                                    "«s».secret-key=${«E»}"], 0.05)))
             out.append(line)
             size += len(line) + 1
         return "\n".join(out) + "\n"
@@ -811,14 +980,14 @@ class Gen:
                        ": \"${«E»:?«E» must be set}\"\nAPI_URL=\"${API_URL:-https://«dom»}\"\n")]
         size = len(out[0])
         while size < target:
-            line = fl.fill(r.choice([
+            line = fl.fill(r.choice(self.tw([
                 "curl -fsSL -H \"Authorization: Bearer ${TOKEN}\" \"$API_URL/v1/«w»\" | jq '.«s»'",
                 "echo \"«m»\" >&2", "«s»=\"$(«s» --«w»)\"",
                 "if [[ -z \"${«E»:-}\" ]]; then\n  echo \"missing «E»\" >&2\n  exit 1\nfi",
                 "aws s3 cp \"$«U»\" s3://«org»-«app»-«w»/ --sse aws:kms",
                 "# «S»", "export «E»=\"$(vault kv get -field=«s» secret/«app»)\"",
                 "for f in «w»/*.json; do\n  «s» \"$f\"\ndone",
-            ]))
+            ], 0.08)))
             out.append(line)
             size += len(line) + 1
         return "\n".join(out) + "\n"
@@ -838,13 +1007,15 @@ class Gen:
 
     def sql(self, target, ctx):
         fl = self.fl
-        out = [fl.fill("-- «S»\nCREATE TABLE IF NOT EXISTS «s» (\n  id UUID PRIMARY KEY,\n"
-                       "  «s» TEXT NOT NULL,\n  password_hash TEXT,\n  api_key_hash CHAR(64),\n"
-                       "  created_at TIMESTAMPTZ DEFAULT now()\n);\n")]
+        if self.real and self.rng.random() >= 0.1:
+            # real: most tables hold no credentials.
+            create, insert = SQL_PLAIN
+        else:
+            create, insert = SQL_CREDENTIALS
+        out = [fl.fill(create)]
         size = len(out[0])
         while size < target:
-            line = fl.fill("INSERT INTO «s» (id, «s», password_hash, api_key_hash, created_at) VALUES "
-                           "('«uuid»', '«s»', '$2b$12$«b64»', '«hex»', '«date»');")
+            line = fl.fill(insert)
             out.append(line)
             size += len(line) + 1
         return "\n".join(out) + "\n"
@@ -867,16 +1038,19 @@ class Gen:
         fl = self.fl
         out = [fl.fill("# %s\n\n«S» «S»\n" % ctx["name"])]
         size = len(out[0])
+        # Prose, list, configuration table, shell example, else Python code;
+        # real: fewer tables of API keys and examples with tokens.
+        prose, bullets, table, example = (0.45, 0.72, 0.76, 0.8) if self.real else (0.35, 0.55, 0.7, 0.85)
         while size < target:
             roll = r.random()
-            if roll < 0.35:
+            if roll < prose:
                 sec = fl.fill("## «P»\n\n«S» «S» «S»\n\n«S» «S»\n")
-            elif roll < 0.55:
+            elif roll < bullets:
                 sec = fl.fill("### «P»\n\n- «S»\n- «S»\n- `«s»`: «S»\n- «S»\n")
-            elif roll < 0.7:
+            elif roll < table:
                 sec = fl.fill("## Configuration\n\n| Variable | Description | Default |\n|---|---|---|\n"
                               "| `«E»` | «S» | `«n»` |\n| `«E»` | «S» | — |\n| `API_KEY` | «S» | — |\n")
-            elif roll < 0.85:
+            elif roll < example:
                 sec = fl.fill("```bash\nexport «E»=<your-token>\ncurl -H \"Authorization: Bearer $«E»\" "
                               "https://«dom»/v1/«w»\n```\n")
             else:
@@ -893,12 +1067,10 @@ class Gen:
         out = ["["]
         size = 1
         first = True
+        real = self.real
         while size < target:
-            rec = fl.fill(
-                "  {\n    \"id\": \"«uuid»\",\n    \"«c»\": \"«s»\",\n    \"email\": \"«email»\",\n"
-                "    \"created_at\": \"«date»\",\n    \"session_token\": \"«uuid»\",\n"
-                "    \"sha\": \"«hex40»\",\n    \"«c»\": «N»,\n    \"tags\": [\"«w»\", \"«kw»\"],\n"
-                "    \"auth\": {\"provider\": \"«org»\", \"key_id\": \"«hex8»\"}\n  }")
+            # real: a session token and auth block in a few records only.
+            rec = fl.fill(FIXTURE_RECORD if not real or r.random() < 0.05 else FIXTURE_RECORD_PLAIN)
             if not first:
                 rec = ",\n" + rec
             first = False
@@ -915,6 +1087,10 @@ class Gen:
             return fl.fill('{\n  "name": "@«org»/%s",\n  "version": "«ver»",\n  "private": true,\n'
                            '  "scripts": {\n    "build": "tsc -p .",\n    "test": "jest",\n'
                            '    "lint": "eslint src --ext .ts"\n  },\n  "dependencies": {\n' % ctx["name"]) + deps + "\n  }\n}\n"
+        if self.real and r.random() >= 0.25:
+            return fl.fill('{\n  "«c»": {\n    "apiUrl": "https://«dom»",\n    "timeoutMs": «n»,\n'
+                           '    "retries": «n»,\n    "region": "«org»-«n»"\n  },\n'
+                           '  "featureFlags": {"«c»": true, "«c»": false},\n  "buildId": "«uuid»"\n}\n')
         return fl.fill('{\n  "«c»": {\n    "apiUrl": "https://«dom»",\n    "apiKey": "",\n'
                        '    "tokenTtlSeconds": «n»,\n    "authProvider": "«org»",\n'
                        '    "secretRef": "projects/«org»/secrets/«s»/versions/latest"\n  },\n'
@@ -1334,11 +1510,16 @@ class RepoBuilder:
     def big_file(self, room):
         """A 1-2 MB file: a bundle, a fixture, or generated code."""
         r = self.r
+        g = self.gen
         size = min(r.randrange(1_000_000, 2_000_000), room)
         roll = r.random()
+        if roll < 0.4 and g.real and g.minjs_bytes + size > MINJS_SHARE * g.target:
+            roll = 0.4 + roll * 1.5  # over the bundle budget: a fixture or generated code
         if roll < 0.4:
-            return self.write("public/static/js/main.%s.min.js" % ("%08x" % r.getrandbits(32)),
-                              self.gen.minified(size, self.ctx))
+            rel = "public/static/js/main.%s.min.js" % ("%08x" % r.getrandbits(32))
+            text = g.minified(size, self.ctx)
+            g.minjs_bytes += len(text)
+            return self.write(rel, text)
         if roll < 0.7:
             return self.write("testdata/%s_large.json" % r.choice(self.gen.vocab.snake),
                               self.gen.json_fixture(size, self.ctx))
@@ -1375,7 +1556,9 @@ class RepoBuilder:
             cut = line.find(";", len(line) // 2)
             cut = cut + 1 if cut >= 0 else len(line)
             lines[li] = line[:cut] + 'var mapsConfig={apiKey:"%s",libraries:["places"]};' % snippet + line[cut:]
-            return "public/static/js/vendor.%08x.min.js" % r.getrandbits(32), "\n".join(lines)
+            text = "\n".join(lines)
+            g.minjs_bytes += len(text)
+            return "public/static/js/vendor.%08x.min.js" % r.getrandbits(32), text
         if file_kind == "json-config":
             text = ('{\n  "release": {\n    "owner": "%s",\n    "repo": "%s",\n    "token": "%s",\n'
                     '    "draft": false\n  },\n  "buildId": "%s"\n}\n' % (r.choice(ORGS), self.name, snippet, uuid(r)))
@@ -1436,10 +1619,10 @@ def line_of(text, needle):
     return text.count("\n", 0, idx) + 1, idx - (text.rfind("\n", 0, idx) + 1) + 1
 
 
-def generate(out_dir, size_mb, seed, files_per_dir):
+def generate(out_dir, size_mb, seed, files_per_dir, density="real"):
     rng = random.Random(seed)
     target = int(size_mb * MIB)
-    gen = Gen(rng)
+    gen = Gen(rng, density, target)
     tree = Tree(out_dir, files_per_dir)
     plants = make_plants(random.Random(seed * 7919 + 17))
     # Plant i becomes due when (i + 0.5) / len(plants) of the bytes are written.
@@ -1507,6 +1690,10 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--files-per-dir", type=int, default=200,
                     help="at most this many files per directory before nesting (default 200)")
+    ap.add_argument("--keyword-density", choices=["real", "heavy"], default="real",
+                    help="real: credential words (key, token, secret, password, auth...) in about "
+                         "2-3%% of the lines, as in real code (default); heavy: the earlier stress "
+                         "corpus, some ten times denser")
     ap.add_argument("--manifest", metavar="FILE",
                     help="where to write the planted-secrets list (default OUT_DIR/../<name>.planted.json)")
     ap.add_argument("--force", action="store_true", help="delete OUT_DIR first if it exists")
@@ -1521,11 +1708,12 @@ def main(argv=None):
     manifest_path = args.manifest or os.path.join(os.path.dirname(out_dir),
                                                   os.path.basename(out_dir) + ".planted.json")
     start = time.time()
-    tree, manifest = generate(out_dir, args.size_mb, args.seed, max(1, args.files_per_dir))
+    tree, manifest = generate(out_dir, args.size_mb, args.seed, max(1, args.files_per_dir),
+                              args.keyword_density)
     with open(os.path.abspath(__file__), "rb") as fh:
         generator = hashlib.sha256(fh.read()).hexdigest()
     doc = {"corpus": os.path.basename(out_dir), "generator_sha256": generator,
-           "seed": args.seed, "size_mb": args.size_mb,
+           "seed": args.seed, "size_mb": args.size_mb, "keyword_density": args.keyword_density,
            "files_per_dir": args.files_per_dir, "bytes": tree.bytes, "files": tree.files,
            "planted": manifest}
     with open(manifest_path, "w", encoding="utf-8") as fh:

@@ -83,3 +83,57 @@ keywords = ["tok_"]
 
 /// A token `TOKEN_RULES` reports.
 pub const TOKEN: &str = "tok_q8v2m4x7k1z9p3w6";
+
+/// A temporary git repository driven with the `git` CLI, with fixed identities
+/// and dates so commits are reproducible.
+pub struct GitRepo {
+    /// The work tree.
+    pub tree: Tree,
+    clock: std::cell::Cell<u32>,
+}
+
+impl GitRepo {
+    /// `git init` on branch `main`.
+    pub fn new() -> Self {
+        let repo = GitRepo { tree: Tree::new(), clock: std::cell::Cell::new(0) };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Dev Eloper"]);
+        repo.git(&["config", "user.email", "dev@example.com"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    /// The work tree's root.
+    pub fn path(&self) -> &Path {
+        self.tree.path()
+    }
+
+    /// Runs git and returns its trimmed stdout; panics with stderr on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        let tick = self.clock.get() + 1;
+        self.clock.set(tick);
+        let date = format!("2024-01-01T00:{:02}:{:02}Z", tick / 60, tick % 60);
+        let output = std::process::Command::new("git")
+            .current_dir(self.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.path())
+            .output()
+            .expect("run git");
+        assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Writes a file, stages everything and commits; returns the commit id.
+    pub fn commit_file(&self, relative: &str, content: impl AsRef<[u8]>, message: &str) -> String {
+        self.tree.write(relative, content);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// A DeepSeek key (random, not a real key) and the line that leaks it.
+pub const DEEPSEEK_KEY: &str = "sk-4e1b9d0c7a3f52e86b0d9c1f7a2e4b68";

@@ -3,6 +3,8 @@
 
 mod common;
 mod config_compat;
+mod git_history;
+mod git_hooks;
 mod rule_examples;
 mod sarif_schema;
 mod scan_cli;

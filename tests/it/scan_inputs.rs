@@ -119,10 +119,17 @@ fn files_over_the_size_limit_are_skipped_without_reading() {
 }
 
 #[test]
-fn binary_files_are_skipped_and_counted() {
+fn binary_files_are_scanned_through_their_strings_or_skipped_on_request() {
     let tree = tree_with_rules();
-    tree.write("blob.bin", [b"\x00\x01\x02".as_slice(), TOKEN.as_bytes()].concat());
+    tree.write("blob.bin", [b"\x00\x01\x02".as_slice(), TOKEN.as_bytes(), b"\x00"].concat());
     let (code, report) = scan_json(tree.path(), &[]);
+    assert_eq!(code, 1);
+    let finding = &report["findings"][0];
+    assert_eq!(
+        (finding["offset"].as_u64(), finding["binary"].as_bool(), finding["line"].as_u64()),
+        (Some(3), Some(true), Some(0))
+    );
+    let (code, report) = scan_json(tree.path(), &["--skip-binary"]);
     assert_eq!(code, 0);
     assert_eq!(report["stats"]["skipped"]["binary"], 1);
 }
