@@ -61,7 +61,7 @@ fn scan_throughput(c: &mut Criterion) {
     group.bench_function("scan_4mib_code_all_rules", |b| {
         b.iter(|| {
             matches.clear();
-            let input = Input { bytes: black_box(&data), path: Some("src/lib.rs"), commit: None };
+            let input = Input { bytes: black_box(&data), path: Some("src/lib.rs"), commit: None, binary: false };
             scanner.scan(input, &mut scratch, &mut matches);
             matches.len()
         })
@@ -77,7 +77,7 @@ fn cold_start(c: &mut Criterion) {
             |()| {
                 let scanner = Scanner::new(RuleSet::defaults().expect("default rules")).expect("scanner");
                 let mut matches = Vec::new();
-                let input = Input { bytes: &small, path: Some("a.py"), commit: None };
+                let input = Input { bytes: &small, path: Some("a.py"), commit: None, binary: false };
                 scanner.scan(input, &mut scanner.scratch(), &mut matches);
                 matches.len()
             },

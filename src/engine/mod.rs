@@ -52,6 +52,10 @@ pub struct Input<'a> {
     pub path: Option<&'a str>,
     /// Commit id, for history scans.
     pub commit: Option<&'a str>,
+    /// The bytes are the printable strings of binary content: fallback
+    /// (generic) rules do not run, as strings glued together by the
+    /// extraction look like assignments.
+    pub binary: bool,
 }
 
 /// Per-thread working memory, reused across inputs so the hot path does not allocate.
@@ -148,6 +152,9 @@ impl Scanner {
         // Fallback rules last, so they see every secret the other rules claimed.
         touched.sort_unstable_by_key(|&index| (self.rules.rules[index].fallback, index));
         for &index in &touched {
+            if input.binary && self.rules.rules[index].fallback {
+                continue;
+            }
             if !scratch.hits[index].is_empty() {
                 self.build_windows(index, input.bytes, scratch);
                 self.confirm(index, input, scratch, out);

@@ -10,7 +10,7 @@ fn scanner(config: &str) -> Scanner {
 fn secrets(scanner: &Scanner, text: &str, path: Option<&str>) -> Vec<(String, String)> {
     let mut scratch = scanner.scratch();
     let mut out = Vec::new();
-    scanner.scan(Input { bytes: text.as_bytes(), path, commit: None }, &mut scratch, &mut out);
+    scanner.scan(Input { bytes: text.as_bytes(), path, commit: None, binary: false }, &mut scratch, &mut out);
     out.iter().map(|m| (scanner.rules().rules[m.rule].id.clone(), text[m.secret.clone()].to_string())).collect()
 }
 
@@ -127,7 +127,11 @@ context = { keywords = ["deepseek"], confidence = "high" }
     let key = "sk-0123456789abcdef0123456789abcdef";
     let confidence = |text: &str| {
         let mut out = Vec::new();
-        scanner.scan(Input { bytes: text.as_bytes(), path: None, commit: None }, &mut scanner.scratch(), &mut out);
+        scanner.scan(
+            Input { bytes: text.as_bytes(), path: None, commit: None, binary: false },
+            &mut scanner.scratch(),
+            &mut out,
+        );
         out.iter().map(|m| m.confidence).collect::<Vec<_>>()
     };
     assert_eq!(confidence(&format!("OPENAI_API_KEY={key}")), [Confidence::Low]);
@@ -178,7 +182,7 @@ fn invalid_utf8_and_nul_bytes_do_not_break_scanning() {
     let mut bytes = vec![0xff, 0xfe, 0, b'\n'];
     bytes.extend_from_slice(b"tok_abc123def456 \xc3\x28");
     let mut out = Vec::new();
-    scanner.scan(Input { bytes: &bytes, path: None, commit: None }, &mut scanner.scratch(), &mut out);
+    scanner.scan(Input { bytes: &bytes, path: None, commit: None, binary: false }, &mut scanner.scratch(), &mut out);
     assert_eq!(out.len(), 1);
 }
 
@@ -187,8 +191,27 @@ fn scratch_is_clean_between_inputs() {
     let scanner = scanner(TOKEN_RULE);
     let mut scratch = scanner.scratch();
     let mut out = Vec::new();
-    scanner.scan(Input { bytes: b"tok_abc123def456", path: None, commit: None }, &mut scratch, &mut out);
+    scanner.scan(Input { bytes: b"tok_abc123def456", path: None, commit: None, binary: false }, &mut scratch, &mut out);
     out.clear();
-    scanner.scan(Input { bytes: b"nothing", path: None, commit: None }, &mut scratch, &mut out);
+    scanner.scan(Input { bytes: b"nothing", path: None, commit: None, binary: false }, &mut scratch, &mut out);
     assert!(out.is_empty());
+}
+
+#[test]
+fn fallback_rules_do_not_run_on_binary_strings() {
+    let scanner = scanner(
+        r#"
+[[rules]]
+id = "generic"
+regex = '''token\s*=\s*"([^"]{12,})"'''
+keywords = ["token"]
+fallback = true
+"#,
+    );
+    let text = b"token = \"Zx81kq0Pw2LmN7\"";
+    let mut out = Vec::new();
+    scanner.scan(Input { bytes: text, path: None, commit: None, binary: true }, &mut scanner.scratch(), &mut out);
+    assert!(out.is_empty());
+    scanner.scan(Input { bytes: text, path: None, commit: None, binary: false }, &mut scanner.scratch(), &mut out);
+    assert_eq!(out.len(), 1);
 }

@@ -61,7 +61,7 @@ pub fn check_examples(scanner: &Scanner) -> ExampleReport {
             for (position, example) in examples.iter().enumerate() {
                 report.checked += 1;
                 matches.clear();
-                let input = Input { bytes: example.as_bytes(), path: None, commit: None };
+                let input = Input { bytes: example.as_bytes(), path: None, commit: None, binary: false };
                 scanner.scan(input, &mut scratch, &mut matches);
                 let own: Vec<_> = matches.iter().filter(|found| found.rule == index).collect();
                 let detail = match (kind, own.first()) {

@@ -128,7 +128,7 @@ impl<'s> Worker<'s> {
     fn scan_text(&mut self, bytes: &[u8], origin: &Origin, runs: Option<&PrintableRuns>) {
         let path = origin.has_path().then(|| origin.display_path());
         let commit = origin.commit().map(|commit| commit.id.as_str());
-        let input = Input { bytes, path: path.as_deref(), commit };
+        let input = Input { bytes, path: path.as_deref(), commit, binary: runs.is_some() };
         self.matches.clear();
         self.scanner.scan(input, &mut self.scratch, &mut self.matches);
         self.results.stats.scanned(bytes.len());
