@@ -168,6 +168,13 @@ pub enum Origin {
         /// The tag name.
         tag: String,
     },
+    /// A member of an archive (zip, tar, gzip), possibly nested.
+    ArchiveMember {
+        /// The archive.
+        archive: Box<Origin>,
+        /// The member's name inside it (a label only: never used as a path on disk).
+        member: String,
+    },
 }
 
 impl Origin {
@@ -180,7 +187,24 @@ impl Origin {
             Origin::GitBlob(blob) => blob.first.path.clone(),
             Origin::CommitMessage(commit) => format!("COMMIT_MSG@{}", short_id(&commit.id)),
             Origin::TagMessage { tag } => format!("TAG_MSG@{tag}"),
+            Origin::ArchiveMember { archive, member } => format!("{}!{member}", archive.display_path()),
         }
+    }
+
+    /// The origin of a member of the archive at `self`. A gzip stream has no
+    /// member name: it is named after the archive without `.gz` (`.tgz` gives `.tar`).
+    pub fn archive_member(archive: &Origin, member: String) -> Origin {
+        let member = if member.is_empty() {
+            let outer = archive.display_path();
+            let file = outer.rsplit(['/', '!']).next().unwrap_or(&outer).to_string();
+            match file.strip_suffix(".tgz") {
+                Some(stem) => format!("{stem}.tar"),
+                None => file.strip_suffix(".gz").map(str::to_string).unwrap_or(file),
+            }
+        } else {
+            member
+        };
+        Origin::ArchiveMember { archive: Box::new(archive.clone()), member }
     }
 
     /// The file path, if the origin is a file on disk.
@@ -193,7 +217,11 @@ impl Origin {
 
     /// Whether the origin has a path that path rules and allowlists apply to.
     pub fn has_path(&self) -> bool {
-        matches!(self, Origin::File(_) | Origin::GitBlob(_))
+        match self {
+            Origin::File(_) | Origin::GitBlob(_) => true,
+            Origin::ArchiveMember { archive, .. } => archive.has_path(),
+            _ => false,
+        }
     }
 
     /// The commit the bytes came from (history scans).
@@ -201,6 +229,7 @@ impl Origin {
         match self {
             Origin::GitBlob(blob) => Some(&blob.first.commit),
             Origin::CommitMessage(commit) => Some(commit),
+            Origin::ArchiveMember { archive, .. } => archive.commit(),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! Sources of bytes to scan. Each source hands blobs with an [`Origin`] to a
 //! per-thread [`Worker`], which runs the engine and collects findings and stats.
 
+pub mod archive;
 pub mod binary;
 pub mod fs;
 pub mod git;
@@ -105,9 +106,34 @@ impl<'s> Worker<'s> {
         self.buffer = buffer;
     }
 
-    /// Scans `bytes` as the content of `origin`: text directly, binary content
-    /// through its printable strings (or skipped, with `--skip-binary`).
+    /// Scans `bytes` as the content of `origin`: archives member by member,
+    /// text directly, binary content through its printable strings (or
+    /// skipped, with `--skip-binary`).
     pub fn scan_content(&mut self, bytes: &[u8], origin: &Origin) {
+        let mut budget = archive::MAX_TOTAL_EXPANDED;
+        self.scan_nested(bytes, origin, 0, &mut budget);
+    }
+
+    fn scan_nested(&mut self, bytes: &[u8], origin: &Origin, depth: usize, budget: &mut u64) {
+        if let Some(kind) = archive::detect(bytes).filter(|_| depth < archive::MAX_DEPTH) {
+            for member in archive::members(kind, bytes, self.content.max_size, budget) {
+                match member {
+                    archive::Member::Content(name, content) => {
+                        let inner = Origin::archive_member(origin, name);
+                        self.scan_nested(&content, &inner, depth + 1, budget);
+                    }
+                    archive::Member::TooLarge(name, detail) => {
+                        let path = Origin::archive_member(origin, name).display_path();
+                        self.results.stats.skip(path, SkipReason::TooLarge, Some(detail));
+                    }
+                    archive::Member::Unreadable(name, detail) => {
+                        let path = Origin::archive_member(origin, name).display_path();
+                        self.results.stats.skip(path, SkipReason::Unreadable, Some(detail));
+                    }
+                }
+            }
+            return;
+        }
         if !is_binary(bytes) {
             self.scan_text(bytes, origin, None);
             return;

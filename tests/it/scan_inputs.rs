@@ -229,3 +229,37 @@ fn no_config_ignores_a_discovered_config() {
     let (code, _) = scan_json(tree.path(), &["--no-config"]);
     assert_eq!(code, 0, "the default rules know nothing of test tokens");
 }
+
+#[test]
+fn archives_are_opened_in_memory_including_nested_ones() {
+    use std::io::Write;
+    let tree = tree_with_rules();
+    let mut tar = tar::Builder::new(Vec::new());
+    let content = format!("T={TOKEN}\n");
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_cksum();
+    tar.append_data(&mut header, "deploy/.env", content.as_bytes()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let tgz = gz.finish().unwrap();
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("../../outside.txt", options).unwrap();
+    zip.write_all(format!("{TOKEN}\n").as_bytes()).unwrap();
+    zip.start_file("release.tgz", options).unwrap();
+    zip.write_all(&tgz).unwrap();
+    zip.start_file("bomb.bin", options).unwrap();
+    zip.write_all(&vec![0u8; 3 << 20]).unwrap();
+    tree.write("bundle.zip", zip.finish().unwrap().into_inner());
+
+    let (code, report) = scan_json(tree.path(), &["--max-file-size", "1M"]);
+    assert_eq!(code, 1);
+    let mut paths: Vec<String> =
+        finding_keys(&report).into_iter().map(|(_, path, line)| format!("{path}:{line}")).collect();
+    paths.sort();
+    assert_eq!(paths, ["bundle.zip!../../outside.txt:1", "bundle.zip!release.tgz!release.tar!deploy/.env:1"]);
+    assert_eq!(report["stats"]["skipped"]["too_large"], 1, "the bomb member is cut at the size limit");
+    assert!(!tree.path().parent().unwrap().join("outside.txt").exists(), "nothing is ever written");
+}

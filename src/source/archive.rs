@@ -1,0 +1,204 @@
+//! Archives (zip, tar, gzip) opened in memory, never unpacked to disk: each
+//! member is handed back to the worker as content of its own, up to a nesting
+//! depth, with per-member and per-archive size limits against decompression
+//! bombs. Member names are only labels: nothing is ever written or followed.
+
+use std::io::{Cursor, Read};
+
+/// Archives inside archives are opened up to this depth.
+pub const MAX_DEPTH: usize = 3;
+/// Total bytes one top-level archive may expand to.
+pub const MAX_TOTAL_EXPANDED: u64 = 256 << 20;
+
+/// The container formats keyhound opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// PKZIP (also jar, apk, whl, docx...).
+    Zip,
+    /// gzip (a single compressed stream, often a tar).
+    Gzip,
+    /// POSIX tar.
+    Tar,
+}
+
+/// Recognises an archive by its magic bytes.
+pub fn detect(bytes: &[u8]) -> Option<Kind> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some(Kind::Zip)
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        Some(Kind::Gzip)
+    } else if bytes.len() > 262 && &bytes[257..262] == b"ustar" {
+        Some(Kind::Tar)
+    } else {
+        None
+    }
+}
+
+/// One member of an archive, or why it was not read.
+#[derive(Debug)]
+pub enum Member {
+    /// The member's name and content.
+    Content(String, Vec<u8>),
+    /// A member skipped for its size (name, detail).
+    TooLarge(String, String),
+    /// A member or archive that could not be read (name, detail).
+    Unreadable(String, String),
+}
+
+/// Reads the members of an archive of `kind`. Each member is limited to
+/// `max_member` bytes, and all of them together to `budget` bytes (which is
+/// decreased by what is read).
+pub fn members(kind: Kind, bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+    match kind {
+        Kind::Zip => zip_members(bytes, max_member, budget),
+        Kind::Tar => tar_members(bytes, max_member, budget),
+        Kind::Gzip => {
+            let limit = max_member.min(*budget);
+            match read_limited(flate2::read::MultiGzDecoder::new(bytes), limit) {
+                Ok(Some(content)) => {
+                    *budget -= content.len() as u64;
+                    vec![Member::Content(String::new(), content)]
+                }
+                Ok(None) => vec![Member::TooLarge(String::new(), format!("expands past {limit} bytes"))],
+                Err(err) => vec![Member::Unreadable(String::new(), format!("corrupt gzip data: {err}"))],
+            }
+        }
+    }
+}
+
+/// Reads at most `limit` bytes; `None` if there is more.
+fn read_limited(reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut content = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut content)?;
+    Ok((content.len() as u64 <= limit).then_some(content))
+}
+
+fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        Err(err) => return vec![Member::Unreadable(String::new(), format!("corrupt zip archive: {err}"))],
+    };
+    let mut members = Vec::new();
+    for index in 0..archive.len() {
+        let file = match archive.by_index(index) {
+            Ok(file) => file,
+            Err(err) => {
+                members.push(Member::Unreadable(format!("#{index}"), err.to_string()));
+                continue;
+            }
+        };
+        if file.is_dir() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+        let limit = max_member.min(*budget);
+        match read_limited(file, limit) {
+            Ok(Some(content)) => {
+                *budget -= content.len() as u64;
+                members.push(Member::Content(name, content));
+            }
+            Ok(None) => members.push(Member::TooLarge(name, format!("expands past {limit} bytes"))),
+            Err(err) => members.push(Member::Unreadable(name, err.to_string())),
+        }
+    }
+    members
+}
+
+fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+    let mut archive = tar::Archive::new(bytes);
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(err) => return vec![Member::Unreadable(String::new(), format!("corrupt tar archive: {err}"))],
+    };
+    let mut members = Vec::new();
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                members.push(Member::Unreadable(String::new(), format!("corrupt tar entry: {err}")));
+                break;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let limit = max_member.min(*budget);
+        if entry.size() > limit {
+            members.push(Member::TooLarge(name, format!("{} bytes; the limit is {limit}", entry.size())));
+            continue;
+        }
+        match read_limited(entry, limit) {
+            Ok(Some(content)) => {
+                *budget -= content.len() as u64;
+                members.push(Member::Content(name, content));
+            }
+            Ok(None) => members.push(Member::TooLarge(name, format!("expands past {limit} bytes"))),
+            Err(err) => members.push(Member::Unreadable(name, err.to_string())),
+        }
+    }
+    members
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, content) in files {
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(content).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zip_members_are_read_with_their_names() {
+        let bytes = zip_of(&[("../../etc/evil.txt", b"hello"), ("a/b.txt", b"world")]);
+        assert_eq!(detect(&bytes), Some(Kind::Zip));
+        let mut budget = 1 << 20;
+        let members = members(Kind::Zip, &bytes, 1024, &mut budget);
+        let names: Vec<&str> = members
+            .iter()
+            .map(|member| match member {
+                Member::Content(name, _) => name.as_str(),
+                _ => "?",
+            })
+            .collect();
+        assert_eq!(names, ["../../etc/evil.txt", "a/b.txt"], "names are labels only, never paths written to");
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_cut_at_the_limit() {
+        let bytes = zip_of(&[("zeros", &vec![0u8; 4 << 20])]);
+        assert!(bytes.len() < 64 << 10, "compresses well");
+        let mut budget = 1 << 30;
+        let members = members(Kind::Zip, &bytes, 1 << 20, &mut budget);
+        assert!(matches!(&members[0], Member::TooLarge(name, _) if name == "zeros"));
+    }
+
+    #[test]
+    fn gzip_and_tar_are_recognised_and_corruption_is_reported() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"inner text").unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(detect(&gz), Some(Kind::Gzip));
+        let mut budget = 1 << 20;
+        assert!(matches!(&members(Kind::Gzip, &gz, 1024, &mut budget)[0], Member::Content(_, c) if c == b"inner text"));
+        assert!(matches!(&members(Kind::Gzip, &gz[..10], 1024, &mut budget)[0], Member::Unreadable(..)));
+
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(5);
+        header.set_cksum();
+        tar.append_data(&mut header, "x/y.env", &b"hello"[..]).unwrap();
+        let tar = tar.into_inner().unwrap();
+        assert_eq!(detect(&tar), Some(Kind::Tar));
+        assert!(
+            matches!(&members(Kind::Tar, &tar, 1024, &mut budget)[0], Member::Content(name, _) if name == "x/y.env")
+        );
+    }
+}
