@@ -106,15 +106,20 @@ impl<'s> Worker<'s> {
         self.buffer = buffer;
     }
 
-    /// Scans `bytes` as the content of `origin`: archives member by member,
-    /// text directly, binary content through its printable strings (or
-    /// skipped, with `--skip-binary`).
+    /// Scans `bytes` as the content of `origin`: text directly; binary
+    /// content (unless `--skip-binary`) as an archive, member by member, or
+    /// through its printable strings.
     pub fn scan_content(&mut self, bytes: &[u8], origin: &Origin) {
         let mut budget = archive::MAX_TOTAL_EXPANDED;
         self.scan_nested(bytes, origin, 0, &mut budget);
     }
 
     fn scan_nested(&mut self, bytes: &[u8], origin: &Origin, depth: usize, budget: &mut u64) {
+        let binary = is_binary(bytes);
+        if binary && !self.content.scan_binary {
+            self.results.stats.skip(origin.display_path(), SkipReason::Binary, None);
+            return;
+        }
         if let Some(kind) = archive::detect(bytes).filter(|_| depth < archive::MAX_DEPTH) {
             for member in archive::members(kind, bytes, self.content.max_size, budget) {
                 match member {
@@ -134,12 +139,8 @@ impl<'s> Worker<'s> {
             }
             return;
         }
-        if !is_binary(bytes) {
+        if !binary {
             self.scan_text(bytes, origin, None);
-            return;
-        }
-        if !self.content.scan_binary {
-            self.results.stats.skip(origin.display_path(), SkipReason::Binary, None);
             return;
         }
         let mut runs = std::mem::take(&mut self.runs);
