@@ -52,17 +52,7 @@ pub fn members(kind: Kind, bytes: &[u8], max_member: u64, budget: &mut u64) -> V
     match kind {
         Kind::Zip => zip_members(bytes, max_member, budget),
         Kind::Tar => tar_members(bytes, max_member, budget),
-        Kind::Gzip => {
-            let limit = max_member.min(*budget);
-            match read_limited(flate2::read::MultiGzDecoder::new(bytes), limit) {
-                Ok(Some(content)) => {
-                    *budget -= content.len() as u64;
-                    vec![Member::Content(String::new(), content)]
-                }
-                Ok(None) => vec![Member::TooLarge(String::new(), format!("expands past {limit} bytes"))],
-                Err(err) => vec![Member::Unreadable(String::new(), format!("corrupt gzip data: {err}"))],
-            }
-        }
+        Kind::Gzip => vec![read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), max_member, budget)],
     }
 }
 
@@ -91,17 +81,22 @@ fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
             continue;
         }
         let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        let limit = max_member.min(*budget);
-        match read_limited(file, limit) {
-            Ok(Some(content)) => {
-                *budget -= content.len() as u64;
-                members.push(Member::Content(name, content));
-            }
-            Ok(None) => members.push(Member::TooLarge(name, format!("expands past {limit} bytes"))),
-            Err(err) => members.push(Member::Unreadable(name, err.to_string())),
-        }
+        members.push(read_member(name, file, max_member, budget));
     }
     members
+}
+
+/// Reads one member within the per-member limit and the remaining budget.
+fn read_member(name: String, reader: impl Read, max_member: u64, budget: &mut u64) -> Member {
+    let limit = max_member.min(*budget);
+    match read_limited(reader, limit) {
+        Ok(Some(content)) => {
+            *budget -= content.len() as u64;
+            Member::Content(name, content)
+        }
+        Ok(None) => Member::TooLarge(name, format!("expands past {limit} bytes")),
+        Err(err) => Member::Unreadable(name, err.to_string()),
+    }
 }
 
 fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
@@ -128,14 +123,7 @@ fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
             members.push(Member::TooLarge(name, format!("{} bytes; the limit is {limit}", entry.size())));
             continue;
         }
-        match read_limited(entry, limit) {
-            Ok(Some(content)) => {
-                *budget -= content.len() as u64;
-                members.push(Member::Content(name, content));
-            }
-            Ok(None) => members.push(Member::TooLarge(name, format!("expands past {limit} bytes"))),
-            Err(err) => members.push(Member::Unreadable(name, err.to_string())),
-        }
+        members.push(read_member(name, entry, max_member, budget));
     }
     members
 }
