@@ -178,6 +178,75 @@ pub struct CommonArgs {
     /// Colour output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Verification options.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// Options of live verification.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Ask each provider whether each distinct found secret is live (sends each
+    /// secret only to its provider's own API).
+    #[arg(long, help_heading = "Verification")]
+    pub verify: bool,
+
+    /// Report only secrets verified live (implies --verify).
+    #[arg(long, help_heading = "Verification")]
+    pub only_live: bool,
+
+    /// Which findings make the exit code non-zero: any finding, or only live ones (implies --verify).
+    #[arg(long, value_enum, default_value_t = FailOn::Any, value_name = "WHAT", help_heading = "Verification")]
+    pub fail_on: FailOn,
+
+    /// Time limit for all verification, in seconds; what is left is reported unknown.
+    #[arg(long, default_value_t = 120, value_name = "SECS", help_heading = "Verification")]
+    pub verify_timeout: u64,
+
+    /// Time limit per request, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECS", help_heading = "Verification")]
+    pub request_timeout: u64,
+
+    /// Requests in flight per provider.
+    #[arg(long, default_value_t = 4, value_name = "N", help_heading = "Verification")]
+    pub verify_concurrency: usize,
+
+    /// Send a provider's verification requests to URL instead of its API (for
+    /// proxies and tests); also KEYHOUND_ENDPOINT_<NAME>=URL. Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint, help_heading = "Verification")]
+    pub endpoint: Vec<(String, String)>,
+
+    /// Let rules from config files (not keyhound's own) verify: they choose where the secret is sent.
+    #[arg(long, help_heading = "Verification")]
+    pub allow_custom_verify: bool,
+}
+
+/// Which findings fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Any,
+    /// Only findings verified live.
+    Live,
+}
+
+impl VerifyArgs {
+    /// Whether verification runs.
+    pub fn enabled(&self) -> bool {
+        self.verify || self.only_live || self.fail_on == FailOn::Live
+    }
+}
+
+/// Parses `NAME=URL` for `--endpoint`.
+pub fn parse_endpoint(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected NAME=URL, e.g. deepseek=http://127.0.0.1:8080"))?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    }
+    Ok((name.trim().to_ascii_lowercase(), url.trim_end_matches('/').to_string()))
 }
 
 /// When to colour human output.

@@ -293,6 +293,8 @@ pub struct Finding {
     pub tags: Vec<String>,
     /// Stable identity of this finding.
     pub fingerprint: Fingerprint,
+    /// What the provider said, when verification ran.
+    pub verification: Option<crate::verify::Verification>,
 }
 
 impl Finding {
@@ -372,6 +374,7 @@ mod tests {
             confidence: Confidence::High,
             tags: vec![],
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
+            verification: None,
         };
         assert_eq!(finding.match_text(false), "KEY=\"abcd*****\"");
         assert_eq!(finding.match_text(true), "KEY=\"abcdefghijklmnop\"");

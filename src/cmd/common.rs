@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{ColorChoice, CommonArgs};
+use std::collections::BTreeMap;
+
+use crate::cli::{ColorChoice, CommonArgs, FailOn, VerifyArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
 use crate::report::{write_report, Format, RenderOptions, Report};
+use crate::rules::RuleSet;
 use crate::source::ScanResults;
 use crate::stats::ScanStats;
+use crate::verify::runner::{verify_findings, VerifyOptions};
+use crate::verify::Status;
 
 use super::{CmdError, EXIT_CLEAN};
 
@@ -46,9 +51,19 @@ impl Session {
         Ok(Session { started, output, scanner })
     }
 
-    /// Writes the report and the stderr summary; returns the exit code.
+    /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
         results.sort();
+        if common.verify.enabled() {
+            let options = verify_options(&common.verify, self.scanner.rules());
+            let progress = progress_bar(common, "{spinner} verifying {pos}/{len} secrets {wide_bar} {eta}");
+            verify_findings(&mut results.findings, self.scanner.rules(), &options, &progress);
+            progress.finish_and_clear();
+            if common.verify.only_live {
+                results.findings.retain(finding_is_live);
+            }
+            results.stats.findings = results.findings.len() as u64;
+        }
         results.stats.rules = self.scanner.rules().len();
         results.stats.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         for (rule_id, problem) in self.scanner.broken_rules() {
@@ -66,7 +81,36 @@ impl Session {
         if !common.quiet {
             print_summary(&results, self.started.elapsed(), common, hint);
         }
-        Ok(if results.findings.is_empty() { EXIT_CLEAN } else { common.exit_code })
+        let failing = match common.verify.fail_on {
+            FailOn::Any => !results.findings.is_empty(),
+            FailOn::Live => results.findings.iter().any(finding_is_live),
+        };
+        Ok(if failing { common.exit_code } else { EXIT_CLEAN })
+    }
+}
+
+fn finding_is_live(finding: &crate::finding::Finding) -> bool {
+    finding.verification.as_ref().is_some_and(|verification| verification.status == Status::Live)
+}
+
+/// Verification options from the flags, with endpoint overrides from
+/// `KEYHOUND_ENDPOINT_<PROVIDER>` (the flags win).
+fn verify_options(args: &VerifyArgs, rules: &RuleSet) -> VerifyOptions {
+    let mut endpoints = BTreeMap::new();
+    for provider in rules.rules.iter().filter_map(|rule| rule.verify.as_ref()).map(|verify| &verify.provider) {
+        let variable = format!("KEYHOUND_ENDPOINT_{}", provider.to_ascii_uppercase().replace('-', "_"));
+        if let Ok(url) = std::env::var(&variable) {
+            endpoints.insert(provider.clone(), url.trim_end_matches('/').to_string());
+        }
+    }
+    endpoints.extend(args.endpoint.iter().cloned());
+    VerifyOptions {
+        per_provider: args.verify_concurrency,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        total_timeout: Duration::from_secs(args.verify_timeout),
+        endpoints,
+        allow_custom: args.allow_custom_verify,
+        ..VerifyOptions::default()
     }
 }
 

@@ -192,6 +192,7 @@ impl Scanner {
             entropy: found.entropy,
             confidence: found.confidence,
             tags: rule.tags.clone(),
+            verification: None,
         }
     }
 

@@ -41,14 +41,22 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
         Confidence::Medium => YELLOW,
         Confidence::Low => DIM,
     };
+    let verified = match &finding.verification {
+        Some(verification) => format!("  {}", paint(options, BOLD, &verification.status.to_string().to_uppercase())),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "{}  {}  {}  [{}]",
+        "{}  {}  {}  [{}]{verified}",
         paint(options, BOLD, &location),
         paint(options, confidence_style, &finding.rule_id),
         finding.description,
         finding.confidence
     )?;
+    if let Some(verification) = finding.verification.as_ref().filter(|v| !v.details.is_empty()) {
+        let details: Vec<String> = verification.details.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        writeln!(out, "    provider says: {}", details.join(", "))?;
+    }
     let line = finding.line_text(options.show_secrets);
     let matched = shorten(line.trim(), 160);
     writeln!(out, "    {matched}")?;

@@ -47,6 +47,9 @@ pub struct JsonFinding<'a> {
     /// History scans: the commit that introduced the secret.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub commit: Option<JsonCommit<'a>>,
+    /// What the provider said, when `--verify` ran and the rule can verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a crate::verify::Verification>,
     /// History scans: other commits/paths where the same content appears (capped).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub also_in: &'a [Occurrence],
@@ -99,6 +102,7 @@ impl<'a> JsonFinding<'a> {
             offset: finding.location.offset,
             binary: finding.location.in_binary,
             commit: finding.origin.commit().map(JsonCommit::from),
+            verification: finding.verification.as_ref(),
             also_in: match &finding.origin {
                 Origin::GitBlob(blob) => &blob.also,
                 _ => &[],

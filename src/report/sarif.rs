@@ -109,6 +109,9 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
     let mut properties = BTreeMap::new();
     properties.insert("confidence".to_string(), json!(finding.confidence));
     properties.insert("entropy".to_string(), json!((f64::from(finding.entropy) * 100.0).round() / 100.0));
+    if let Some(verification) = &finding.verification {
+        properties.insert("verification".to_string(), json!(verification));
+    }
     if let Some(commit) = finding.origin.commit() {
         properties.insert("commit".to_string(), json!(commit.id));
         properties.insert("author".to_string(), json!(commit.author));

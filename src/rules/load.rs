@@ -277,7 +277,12 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         })?);
     }
 
+    let verify = match spec.verify {
+        Some(verify) => Some(crate::verify::spec::Verifier::compile(verify).map_err(fail)?),
+        None => None,
+    };
     Ok(Rule {
+        verify,
         description: spec.description.unwrap_or_else(|| id.clone()),
         id,
         regex,

@@ -119,6 +119,8 @@ pub struct Rule {
     pub window: Option<usize>,
     /// Report only when no other rule found an overlapping secret.
     pub fallback: bool,
+    /// How to verify the rule's secrets with the provider.
+    pub verify: Option<crate::verify::spec::Verifier>,
     /// Texts this rule must report.
     pub examples: Vec<String>,
     /// Texts this rule must not report.

@@ -104,6 +104,69 @@ pub struct RuleSpec {
     /// keyhound: texts this rule must not report (tested in CI).
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// keyhound: how to ask the provider whether a found secret is live.
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
+}
+
+/// `[rules.verify]`: an HTTP request that tells live from dead keys.
+///
+/// Templates may use `{{secret}}` and `{{companion.RULE_ID}}` (the nearest
+/// secret of another rule in the same file, e.g. an AWS key id for a secret).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// Provider name: the key for `--endpoint NAME=URL` / `KEYHOUND_ENDPOINT_NAME`.
+    pub provider: String,
+    /// A built-in verifier instead of a template (`aws-sts`).
+    #[serde(default)]
+    pub builtin: Option<String>,
+    /// The provider's HTTPS base URL (only the user running keyhound may override it).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// HTTP method (default GET).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path (template) appended to the base URL.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Request headers (values are templates).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Basic auth `[user, password]` (templates).
+    #[serde(default)]
+    pub basic_auth: Option<[String; 2]>,
+    /// Request body (template), sent with `content_type`.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Content type of the body (default `application/json`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Rules whose secret in the same file this request needs.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// What a live answer looks like.
+    pub live: ResponseMatch,
+    /// What a dead (revoked, invalid) answer looks like.
+    pub dead: ResponseMatch,
+    /// Facts to record from a live answer: name -> JSON pointer (e.g. `/balance_infos/0/total_balance`).
+    #[serde(default)]
+    pub details: std::collections::BTreeMap<String, String>,
+}
+
+/// Conditions on a response; all given must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseMatch {
+    /// Accepted status codes.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// JSON pointer -> expected value in the response body.
+    #[serde(default)]
+    pub json: std::collections::BTreeMap<String, toml::Value>,
+    /// Substrings the body must contain.
+    #[serde(default)]
+    pub body_contains: Vec<String>,
 }
 
 /// `context = { keywords = [...], confidence = "high" }`.

@@ -1,0 +1,106 @@
+//! The HTTP side of verification: one `ureq` agent (rustls, no redirects, so
+//! a secret never follows a redirect elsewhere), bounded bodies, and network
+//! failures turned into reasons instead of errors.
+
+use std::io::Read;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+/// Largest response body read (bytes).
+const MAX_BODY: u64 = 1 << 20;
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// GET, POST or HEAD.
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body and content type.
+    pub body: Option<(String, String)>,
+}
+
+impl Request {
+    /// Adds an `Authorization: Basic` header.
+    pub fn basic_auth(&mut self, user: &str, password: &str) {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.headers.push(("Authorization".into(), format!("Basic {token}")));
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` (lowercase), or empty.
+    pub content_type: String,
+    /// Body as text (at most 1 MiB).
+    pub body: String,
+    /// `Retry-After`, when given in seconds.
+    pub retry_after: Option<Duration>,
+}
+
+impl Response {
+    /// Whether trying again later may give an answer (429 or 5xx).
+    pub fn is_retryable(&self) -> bool {
+        self.status == 429 || (500..600).contains(&self.status)
+    }
+}
+
+/// An HTTP client for verification.
+#[derive(Debug, Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client; `connect_timeout` bounds connection set-up (DNS, TCP, TLS).
+    pub fn new(connect_timeout: Duration) -> Self {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(connect_timeout)
+            .redirects(0)
+            .user_agent(concat!("keyhound/", env!("CARGO_PKG_VERSION"), " (secret verification)"))
+            .build();
+        Client { agent }
+    }
+
+    /// Sends `request`, waiting at most `timeout` in all; a failure is a reason.
+    pub fn send(&self, request: &Request, timeout: Duration) -> Result<Response, String> {
+        let mut call = self.agent.request(&request.method, &request.url).timeout(timeout);
+        for (name, value) in &request.headers {
+            call = call.set(name, value);
+        }
+        let result = match &request.body {
+            Some((body, content_type)) => call.set("Content-Type", content_type).send_string(body),
+            None => call.call(),
+        };
+        let response = match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(ureq::Error::Transport(transport)) => return Err(describe_transport(&transport)),
+        };
+        let status = response.status();
+        let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
+        let retry_after =
+            response.header("retry-after").and_then(|value| value.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let mut body = Vec::new();
+        response
+            .into_reader()
+            .take(MAX_BODY)
+            .read_to_end(&mut body)
+            .map_err(|err| format!("network: reading the answer failed: {err}"))?;
+        Ok(Response { status, content_type, body: String::from_utf8_lossy(&body).into_owned(), retry_after })
+    }
+}
+
+fn describe_transport(transport: &ureq::Transport) -> String {
+    let detail = transport.to_string();
+    if detail.contains("timed out") || detail.contains("Timeout") {
+        "timeout".into()
+    } else {
+        format!("network: {}", transport.message().unwrap_or(&detail))
+    }
+}

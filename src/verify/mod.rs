@@ -1,0 +1,83 @@
+//! Live verification: asking each provider whether a found secret still works.
+//!
+//! How to ask is data in each rule (`[rules.verify]`, see [`spec`]); the
+//! [`runner`] checks each distinct secret once, with bounded concurrency per
+//! provider, timeouts, and retries with backoff on 429/5xx. Secrets go only
+//! to the provider's own HTTPS endpoint: the base URL can be changed only by
+//! the person running keyhound (`--endpoint NAME=URL`,
+//! `KEYHOUND_ENDPOINT_<NAME>`), and rules from a repository's config may not
+//! verify at all unless `--allow-custom-verify` is given.
+
+pub mod aws;
+pub mod http;
+pub mod runner;
+pub mod spec;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// What the provider said about a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The secret works.
+    Live,
+    /// The secret is revoked or invalid.
+    Dead,
+    /// No answer either way, and why (rate limited, network, timeout...).
+    Unknown(String),
+}
+
+impl Status {
+    /// `live`, `dead` or `unknown`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Live => "live",
+            Status::Dead => "dead",
+            Status::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Unknown(reason) => write!(f, "unknown ({reason})"),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// A verification result: the status and what the provider told about the key
+/// (scopes, account, balance), never the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verification {
+    /// Live, dead or unknown.
+    pub status: Status,
+    /// Facts from a live answer.
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Verification {
+    /// An unknown result with a reason.
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        Verification { status: Status::Unknown(reason.into()), details: BTreeMap::new() }
+    }
+}
+
+impl Serialize for Verification {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("status", self.status.label())?;
+        if let Status::Unknown(reason) = &self.status {
+            map.serialize_entry("reason", reason)?;
+        }
+        if !self.details.is_empty() {
+            map.serialize_entry("details", &self.details)?;
+        }
+        map.end()
+    }
+}

@@ -1,0 +1,215 @@
+//! Running verification over a scan's findings: each distinct secret once,
+//! bounded concurrency per provider, retries with backoff, a global deadline.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+
+use crate::finding::Finding;
+use crate::rules::{Rule, RuleSet, RuleSource};
+
+use super::http::{Client, Request, Response};
+use super::spec::{Method, Verifier};
+use super::template::{render, Values};
+use super::{aws, Status, Verification};
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Requests in flight per provider.
+    pub per_provider: usize,
+    /// Time limit of one request.
+    pub request_timeout: Duration,
+    /// Time limit of all verification; what is left is `unknown (time budget)`.
+    pub total_timeout: Duration,
+    /// Attempts per secret when the provider answers 429/5xx.
+    pub attempts: u32,
+    /// Base URL overrides by provider, from the user (never from a scanned repository).
+    pub endpoints: BTreeMap<String, String>,
+    /// Let rules from config files verify (they choose where secrets are sent).
+    pub allow_custom: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            per_provider: 4,
+            request_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(120),
+            attempts: 3,
+            endpoints: BTreeMap::new(),
+            allow_custom: false,
+        }
+    }
+}
+
+/// One distinct thing to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct JobKey {
+    rule: String,
+    secret: String,
+    companions: BTreeMap<String, String>,
+}
+
+/// Verifies the findings whose rule can be verified, setting `verification`.
+pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &VerifyOptions, progress: &ProgressBar) {
+    let mut jobs: HashMap<JobKey, Vec<usize>> = HashMap::new();
+    for index in 0..findings.len() {
+        let Some(rule) = rules.get(&findings[index].rule_id) else { continue };
+        let Some(verifier) = &rule.verify else { continue };
+        if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
+            findings[index].verification = Some(Verification::unknown(
+                "rule from a config file: its verification runs only with --allow-custom-verify",
+            ));
+            continue;
+        }
+        match companions(findings, index, &verifier.requires) {
+            Ok(companions) => {
+                let key =
+                    JobKey { rule: rule.id.clone(), secret: findings[index].secret.expose().to_string(), companions };
+                jobs.entry(key).or_default().push(index);
+            }
+            Err(missing) => {
+                findings[index].verification =
+                    Some(Verification::unknown(format!("needs a `{missing}` secret in the same file to verify")))
+            }
+        }
+    }
+    progress.set_length(jobs.len() as u64);
+
+    let mut by_provider: BTreeMap<String, VecDeque<(JobKey, &Rule)>> = BTreeMap::new();
+    for key in jobs.keys() {
+        let rule = rules.get(&key.rule).expect("jobs are built from existing rules");
+        let provider = rule.verify.as_ref().expect("jobs have verifiers").provider.clone();
+        by_provider.entry(provider).or_default().push_back((key.clone(), rule));
+    }
+    let deadline = Instant::now() + options.total_timeout;
+    let client = Client::new(options.request_timeout);
+    let results: Mutex<HashMap<JobKey, Verification>> = Mutex::new(HashMap::new());
+    thread::scope(|scope| {
+        for (provider, queue) in by_provider {
+            let workers = options.per_provider.max(1).min(queue.len());
+            let queue = std::sync::Arc::new(Mutex::new(queue));
+            let base_url_override = options.endpoints.get(&provider).cloned();
+            for _ in 0..workers {
+                let (queue, client, results, base_url_override) =
+                    (queue.clone(), &client, &results, base_url_override.clone());
+                scope.spawn(move || loop {
+                    let Some((key, rule)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { break };
+                    let verifier = rule.verify.as_ref().expect("jobs have verifiers");
+                    let base_url = base_url_override.as_deref().unwrap_or(&verifier.base_url);
+                    let outcome = verify_one(verifier, base_url, &key, client, options, deadline);
+                    results.lock().unwrap_or_else(|p| p.into_inner()).insert(key, outcome);
+                    progress.inc(1);
+                });
+            }
+        }
+    });
+    for (key, outcome) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        for &index in &jobs[&key] {
+            findings[index].verification = Some(outcome.clone());
+        }
+    }
+}
+
+/// The nearest secret of each required rule in the same file as `findings[index]`.
+fn companions(findings: &[Finding], index: usize, requires: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let finding = &findings[index];
+    let mut found = BTreeMap::new();
+    for rule in requires {
+        let nearest = findings
+            .iter()
+            .filter(|other| &other.rule_id == rule && other.origin == finding.origin)
+            .min_by_key(|other| other.location.offset.abs_diff(finding.location.offset));
+        match nearest {
+            Some(other) => found.insert(rule.clone(), other.secret.expose().to_string()),
+            None => return Err(rule.clone()),
+        };
+    }
+    Ok(found)
+}
+
+/// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
+fn verify_one(
+    verifier: &Verifier,
+    base_url: &str,
+    key: &JobKey,
+    client: &Client,
+    options: &VerifyOptions,
+    deadline: Instant,
+) -> Verification {
+    let request = match build_request(verifier, base_url, key) {
+        Ok(request) => request,
+        Err(reason) => return Verification::unknown(reason),
+    };
+    let mut last = Verification::unknown("time budget for verification (--verify-timeout) used up");
+    for attempt in 0..options.attempts.max(1) {
+        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else {
+            return last;
+        };
+        let response = match client.send(&request, options.request_timeout.min(left)) {
+            Ok(response) => response,
+            Err(reason) => return Verification::unknown(reason),
+        };
+        last = classify(verifier, &response);
+        if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
+            return last;
+        }
+        let backoff = response.retry_after.unwrap_or(Duration::from_millis(500 * 2u64.pow(attempt)));
+        if backoff > Duration::from_secs(30) || Instant::now() + backoff >= deadline {
+            return last;
+        }
+        if attempt + 1 < options.attempts {
+            thread::sleep(backoff);
+        }
+    }
+    last
+}
+
+fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Request, String> {
+    let values = Values { secret: &key.secret, companions: &key.companions };
+    match &verifier.method {
+        Method::Template(template) => {
+            let mut request = Request {
+                method: template.method.clone(),
+                url: format!("{}{}", base_url.trim_end_matches('/'), render(&template.path, values)?),
+                headers: template
+                    .headers
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), render(value, values)?)))
+                    .collect::<Result<_, String>>()?,
+                body: match &template.body {
+                    Some((body, content_type)) => Some((render(body, values)?, content_type.clone())),
+                    None => None,
+                },
+            };
+            if let Some([user, password]) = &template.basic_auth {
+                request.basic_auth(&render(user, values)?, &render(password, values)?);
+            }
+            Ok(request)
+        }
+        Method::AwsSts => {
+            let key_id = verifier
+                .requires
+                .first()
+                .and_then(|rule| key.companions.get(rule))
+                .ok_or("aws-sts needs the access key id as a companion rule")?;
+            Ok(aws::get_caller_identity(base_url, key_id, &key.secret, &aws::amz_date_now()))
+        }
+    }
+}
+
+fn classify(verifier: &Verifier, response: &Response) -> Verification {
+    let mut verification = verifier.classify(response);
+    if matches!(verifier.method, Method::AwsSts) && verification.status == Status::Live {
+        for (name, tag) in [("account", "Account"), ("arn", "Arn")] {
+            if let Some(value) = aws::xml_field(&response.body, tag) {
+                verification.details.insert(name.into(), value.into());
+            }
+        }
+    }
+    verification
+}

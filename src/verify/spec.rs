@@ -1,0 +1,244 @@
+//! Compiled `[rules.verify]` sections: a request template (or a built-in
+//! verifier) and how to read the answer.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::rules::schema::{ResponseMatch, VerifySpec};
+
+use super::http::Response;
+use super::{template, Status, Verification};
+
+/// How a verifier asks.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// An HTTP request from templates.
+    Template(RequestTemplate),
+    /// AWS STS GetCallerIdentity signed with SigV4 (needs the key id as companion).
+    AwsSts,
+}
+
+/// An HTTP request template.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    /// GET, POST or HEAD.
+    pub method: String,
+    /// Path template appended to the base URL.
+    pub path: String,
+    /// Header name and value template.
+    pub headers: Vec<(String, String)>,
+    /// Basic auth user and password templates.
+    pub basic_auth: Option<[String; 2]>,
+    /// Body template and its content type.
+    pub body: Option<(String, String)>,
+}
+
+/// A validated verifier.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    /// Provider name (endpoint override key).
+    pub provider: String,
+    /// The provider's default base URL.
+    pub base_url: String,
+    /// How to ask.
+    pub method: Method,
+    /// Rules whose same-file secret the request needs.
+    pub requires: Vec<String>,
+    live: Matcher,
+    dead: Matcher,
+    details: BTreeMap<String, String>,
+}
+
+/// Conditions on a response (all given must hold; none given never matches).
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    status: Vec<u16>,
+    json: Vec<(String, Value)>,
+    body_contains: Vec<String>,
+}
+
+impl Matcher {
+    fn compile(spec: ResponseMatch, which: &str) -> Result<Self, String> {
+        let json = spec
+            .json
+            .into_iter()
+            .map(|(pointer, value)| {
+                if !pointer.is_empty() && !pointer.starts_with('/') {
+                    return Err(format!("`{which}.json` key {pointer:?} must be a JSON pointer starting with `/`"));
+                }
+                let value = serde_json::to_value(value).map_err(|err| format!("`{which}.json` {pointer:?}: {err}"))?;
+                Ok((pointer, value))
+            })
+            .collect::<Result<_, _>>()?;
+        let matcher = Matcher { status: spec.status, json, body_contains: spec.body_contains };
+        if matcher.status.is_empty() && matcher.json.is_empty() && matcher.body_contains.is_empty() {
+            return Err(format!("`{which}` needs at least one of status, json, body_contains"));
+        }
+        Ok(matcher)
+    }
+
+    fn matches(&self, response: &Response, json: Option<&Value>) -> bool {
+        (self.status.is_empty() || self.status.contains(&response.status))
+            && self.json.iter().all(|(pointer, expected)| json.and_then(|json| json.pointer(pointer)) == Some(expected))
+            && self.body_contains.iter().all(|needle| response.body.contains(needle.as_str()))
+    }
+}
+
+impl Verifier {
+    /// Validates a `[rules.verify]` section; the error says which field is wrong.
+    pub fn compile(spec: VerifySpec) -> Result<Self, String> {
+        if spec.provider.is_empty()
+            || !spec.provider.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err("`verify.provider` must be a lowercase name (letters, digits, `-`)".into());
+        }
+        let method = match spec.builtin.as_deref() {
+            Some("aws-sts") => Method::AwsSts,
+            Some(other) => return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts)")),
+            None => Method::Template(request_template(&spec)?),
+        };
+        let base_url = match (&method, spec.base_url) {
+            (Method::AwsSts, url) => url.unwrap_or_else(|| "https://sts.amazonaws.com".into()),
+            (_, Some(url)) => url,
+            (_, None) => return Err("`verify.base_url` is required".into()),
+        };
+        if !base_url.starts_with("https://") {
+            return Err(format!(
+                "`verify.base_url = {base_url:?}` must be https:// (secrets never travel in clear text)"
+            ));
+        }
+        Ok(Verifier {
+            provider: spec.provider,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            method,
+            requires: spec.requires,
+            live: Matcher::compile(spec.live, "verify.live")?,
+            dead: Matcher::compile(spec.dead, "verify.dead")?,
+            details: spec.details,
+        })
+    }
+
+    /// Reads a provider's answer: dead, live (with details) or unknown (why).
+    pub fn classify(&self, response: &Response) -> Verification {
+        let json: Option<Value> = serde_json::from_str(&response.body).ok();
+        let expects_text = !self.live.body_contains.is_empty() || !self.dead.body_contains.is_empty();
+        if response.content_type.contains("text/html") && !expects_text {
+            return Verification::unknown(format!(
+                "HTTP {} with an HTML page instead of an API answer (a proxy, WAF or captive portal?)",
+                response.status
+            ));
+        }
+        if self.dead.matches(response, json.as_ref()) {
+            return Verification { status: Status::Dead, details: BTreeMap::new() };
+        }
+        if self.live.matches(response, json.as_ref()) {
+            let details = self
+                .details
+                .iter()
+                .filter_map(|(name, pointer)| Some((name.clone(), json.as_ref()?.pointer(pointer)?.clone())))
+                .collect();
+            return Verification { status: Status::Live, details };
+        }
+        Verification::unknown(match response.status {
+            429 => "rate limited (HTTP 429)".to_string(),
+            status @ 500..=599 => format!("provider error (HTTP {status})"),
+            status => format!("unexpected answer (HTTP {status})"),
+        })
+    }
+}
+
+fn request_template(spec: &VerifySpec) -> Result<RequestTemplate, String> {
+    let method = spec.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    if !["GET", "POST", "HEAD"].contains(&method.as_str()) {
+        return Err(format!(
+            "`verify.method = {method:?}` must be GET, POST or HEAD (verification never changes anything)"
+        ));
+    }
+    let path = spec.path.clone().unwrap_or_default();
+    if !path.is_empty() && !path.starts_with('/') {
+        return Err(format!("`verify.path = {path:?}` must start with `/`"));
+    }
+    let check =
+        |what: &str, text: &str| template::check(text, &spec.requires).map_err(|err| format!("`verify.{what}`: {err}"));
+    check("path", &path)?;
+    for (name, value) in &spec.headers {
+        check(&format!("headers.{name}"), value)?;
+    }
+    if let Some([user, password]) = &spec.basic_auth {
+        check("basic_auth", user)?;
+        check("basic_auth", password)?;
+    }
+    if let Some(body) = &spec.body {
+        check("body", body)?;
+    }
+    Ok(RequestTemplate {
+        method,
+        path,
+        headers: spec.headers.iter().map(|(name, value)| (name.clone(), value.clone())).collect(),
+        basic_auth: spec.basic_auth.clone(),
+        body: spec
+            .body
+            .clone()
+            .map(|body| (body, spec.content_type.clone().unwrap_or_else(|| "application/json".into()))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier(toml_text: &str) -> Result<Verifier, String> {
+        Verifier::compile(toml::from_str(toml_text).unwrap())
+    }
+
+    const SLACK: &str = r#"
+provider = "slack"
+base_url = "https://slack.com/api"
+path = "/auth.test"
+headers = { Authorization = "Bearer {{secret}}" }
+live = { status = [200], json = { "/ok" = true } }
+dead = { status = [200], json = { "/error" = "invalid_auth" } }
+details = { team = "/team" }
+"#;
+
+    fn response(status: u16, content_type: &str, body: &str) -> Response {
+        Response { status, content_type: content_type.into(), body: body.into(), retry_after: None }
+    }
+
+    #[test]
+    fn answers_are_read_by_status_and_json() {
+        let slack = verifier(SLACK).unwrap();
+        let live = slack.classify(&response(200, "application/json", r#"{"ok": true, "team": "Acme"}"#));
+        assert_eq!(live.status, Status::Live);
+        assert_eq!(live.details["team"], "Acme");
+        let dead = slack.classify(&response(200, "application/json", r#"{"ok": false, "error": "invalid_auth"}"#));
+        assert_eq!(dead.status, Status::Dead);
+        let other = slack.classify(&response(200, "application/json", r#"{"ok": false, "error": "ratelimited"}"#));
+        assert!(matches!(other.status, Status::Unknown(_)));
+    }
+
+    #[test]
+    fn rate_limits_server_errors_and_html_are_unknown_never_dead() {
+        let slack = verifier(SLACK).unwrap();
+        for (status, content_type, reason) in [
+            (429, "application/json", "rate limited"),
+            (503, "application/json", "provider error"),
+            (200, "text/html; charset=utf-8", "HTML page"),
+            (302, "text/plain", "unexpected"),
+        ] {
+            let result = slack.classify(&response(status, content_type, "{}"));
+            assert!(matches!(&result.status, Status::Unknown(why) if why.contains(reason)), "{status}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_specs_are_explained() {
+        let err = verifier(&SLACK.replace("https://slack.com/api", "http://slack.com/api")).unwrap_err();
+        assert!(err.contains("https://"), "{err}");
+        let err = verifier(&SLACK.replace("{{secret}}", "{{token}}")).unwrap_err();
+        assert!(err.contains("unknown placeholder"), "{err}");
+        let err = verifier(&format!("method = \"DELETE\"\n{SLACK}")).unwrap_err();
+        assert!(err.contains("GET, POST or HEAD"), "{err}");
+    }
+}
