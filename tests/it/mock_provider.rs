@@ -1,0 +1,119 @@
+//! A local HTTP server on 127.0.0.1 that behaves like a provider's API:
+//! scripted status codes, JSON bodies, headers, delays; it records requests.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Content type.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: String,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Wait before answering.
+    pub delay: Duration,
+}
+
+impl Answer {
+    /// A JSON answer.
+    pub fn json(status: u16, body: &str) -> Self {
+        Answer { status, content_type: "application/json", body: body.into(), headers: vec![], delay: Duration::ZERO }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Answers only after `delay`.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Method and path (with query).
+    pub line: String,
+    /// Headers, lowercase names.
+    pub headers: Vec<(String, String)>,
+}
+
+/// The running mock; stops when dropped.
+pub struct MockProvider {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    server: Arc<tiny_http::Server>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl MockProvider {
+    /// Serves `answers` in order (the last one repeats) for any path.
+    pub fn start(answers: Vec<Answer>) -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a local port"));
+        let url = format!("http://{}", server.server_addr().to_ip().expect("an IP listener"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let queue = Arc::new(Mutex::new(VecDeque::from(answers)));
+        let handle = {
+            let (server, seen) = (server.clone(), seen.clone());
+            thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    let (server_seen, queue) = (seen.clone(), queue.clone());
+                    thread::spawn(move || {
+                        server_seen.lock().unwrap().push(Seen {
+                            line: format!("{} {}", request.method(), request.url()),
+                            headers: request
+                                .headers()
+                                .iter()
+                                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
+                                .collect(),
+                        });
+                        let answer = {
+                            let mut queue = queue.lock().unwrap();
+                            if queue.len() > 1 {
+                                queue.pop_front().unwrap()
+                            } else {
+                                queue.front().unwrap().clone()
+                            }
+                        };
+                        thread::sleep(answer.delay);
+                        let mut response =
+                            tiny_http::Response::from_string(answer.body).with_status_code(answer.status);
+                        let content_type = tiny_http::Header::from_bytes("Content-Type", answer.content_type).unwrap();
+                        response.add_header(content_type);
+                        for (name, value) in answer.headers {
+                            response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
+                        }
+                        let _ = request.respond(response);
+                    });
+                }
+            })
+        };
+        MockProvider { url, seen, server, handle: Some(handle) }
+    }
+
+    /// The requests seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for MockProvider {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}

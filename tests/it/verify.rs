@@ -1,0 +1,164 @@
+//! `--verify` against local mock providers: live, dead and every kind of
+//! unknown; each secret checked once; secrets never sent anywhere a scanned
+//! repository chooses.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{keyhound, Tree, TOKEN};
+use crate::mock_provider::{Answer, MockProvider};
+
+/// A config rule that verifies against the `acme` provider.
+const ACME_RULES: &str = r#"
+[[rules]]
+id = "test-token"
+description = "Test token"
+regex = '''\b(tok_[a-z0-9]{16})\b'''
+keywords = ["tok_"]
+[rules.verify]
+provider = "acme"
+base_url = "https://api.acme.invalid"
+path = "/v1/whoami"
+headers = { Authorization = "Bearer {{secret}}" }
+live = { status = [200] }
+dead = { status = [401] }
+details = { account = "/account", scopes = "/scopes" }
+"#;
+
+fn tree() -> Tree {
+    let tree = Tree::new();
+    tree.write("acme.toml", ACME_RULES);
+    tree.write("src/a.py", format!("TOKEN = \"{TOKEN}\"\n"));
+    tree
+}
+
+fn verify(tree: &Tree, mock: &MockProvider, extra: &[&str]) -> (i32, Value) {
+    let output = keyhound()
+        .current_dir(tree.path())
+        .args(["scan", "src", "--config", "acme.toml", "--format", "json", "--verify", "--allow-custom-verify"])
+        .args(["--endpoint", &format!("acme={}", mock.url)])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains(TOKEN), "the secret leaked into the report");
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"));
+    (output.status.code().unwrap(), report)
+}
+
+fn verification(report: &Value) -> Value {
+    report["findings"][0]["verification"].clone()
+}
+
+#[test]
+fn a_live_key_is_reported_live_with_what_the_provider_says() {
+    let mock = MockProvider::start(vec![Answer::json(200, r#"{"account": "acme-prod", "scopes": ["read", "write"]}"#)]);
+    let tree = tree();
+    let (code, report) = verify(&tree, &mock, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        verification(&report),
+        serde_json::json!({"status": "live", "details": {"account": "acme-prod", "scopes": ["read", "write"]}})
+    );
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].line, "GET /v1/whoami");
+    assert!(seen[0].headers.contains(&("authorization".into(), format!("Bearer {TOKEN}"))));
+}
+
+#[test]
+fn a_dead_key_is_dead_and_fail_on_live_passes() {
+    let mock = MockProvider::start(vec![Answer::json(401, r#"{"error": "invalid token"}"#)]);
+    let tree = tree();
+    let (code, report) = verify(&tree, &mock, &[]);
+    assert_eq!((code, verification(&report)["status"].as_str()), (1, Some("dead")));
+    let (code, _) = verify(&tree, &mock, &["--fail-on", "live"]);
+    assert_eq!(code, 0, "only live keys fail the run");
+    let (code, report) = verify(&tree, &mock, &["--only-live"]);
+    assert_eq!((code, report["findings"].as_array().unwrap().len()), (0, 0));
+}
+
+#[test]
+fn unexpected_answers_html_and_server_errors_are_unknown_never_dead() {
+    for (answer, reason) in [
+        (Answer::json(402, "{}"), "unexpected answer (HTTP 402)"),
+        (Answer { content_type: "text/html", ..Answer::json(200, "<html>blocked</html>") }, "HTML page"),
+        (Answer::json(503, "{}"), "provider error (HTTP 503)"),
+    ] {
+        let mock = MockProvider::start(vec![answer]);
+        let (_, report) = verify(&tree(), &mock, &[]);
+        let verification = verification(&report);
+        assert_eq!(verification["status"], "unknown");
+        assert!(verification["reason"].as_str().unwrap().contains(reason), "{verification}");
+    }
+}
+
+#[test]
+fn rate_limits_are_retried_after_the_delay_the_provider_asks() {
+    let mock = MockProvider::start(vec![
+        Answer::json(429, "{}").header("Retry-After", "1"),
+        Answer::json(200, r#"{"account": "acme"}"#),
+    ]);
+    let started = Instant::now();
+    let (_, report) = verify(&tree(), &mock, &[]);
+    assert_eq!(verification(&report)["status"], "live");
+    assert_eq!(mock.seen().len(), 2);
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+}
+
+#[test]
+fn timeouts_and_network_failures_are_unknown_and_quick() {
+    let slow = MockProvider::start(vec![Answer::json(200, "{}").delayed(Duration::from_secs(5))]);
+    let started = Instant::now();
+    let (_, report) = verify(&tree(), &slow, &["--request-timeout", "1"]);
+    assert_eq!(verification(&report), serde_json::json!({"status": "unknown", "reason": "timeout"}));
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let output = keyhound()
+        .current_dir(tree().path())
+        .args(["scan", "--format", "json", "--verify", "--allow-custom-verify", "--config"])
+        .arg(tree().path().join("acme.toml"))
+        .arg(tree().path().join("src"))
+        .args(["--endpoint", &format!("acme=http://127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let reason = verification(&report)["reason"].as_str().unwrap().to_string();
+    assert!(reason.starts_with("network:"), "{reason}");
+}
+
+#[test]
+fn each_distinct_secret_is_checked_once() {
+    let mock = MockProvider::start(vec![Answer::json(200, "{}")]);
+    let tree = tree();
+    tree.write("src/b.py", format!("T = '{TOKEN}'\nU = '{TOKEN}'\n"));
+    let (_, report) = verify(&tree, &mock, &[]);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 3);
+    assert_eq!(mock.seen().len(), 1);
+}
+
+#[test]
+fn a_scanned_repository_cannot_make_keyhound_send_secrets_anywhere() {
+    let mock = MockProvider::start(vec![Answer::json(200, "{}")]);
+    let tree = Tree::new();
+    // The repository's own config points verification at "its" server.
+    tree.write(
+        ".keyhound.toml",
+        ACME_RULES.replace("https://api.acme.invalid", &mock.url.replace("http://", "https://")),
+    );
+    tree.write("a.py", format!("T = '{TOKEN}'\n"));
+    let output =
+        keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json", "--verify"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verification(&report)["status"], "unknown");
+    assert!(verification(&report)["reason"].as_str().unwrap().contains("--allow-custom-verify"));
+    assert!(mock.seen().is_empty(), "nothing was sent");
+
+    let http = ACME_RULES.replace("https://api.acme.invalid", "http://evil.example");
+    tree.write(".keyhound.toml", http);
+    keyhound().current_dir(tree.path()).args(["scan", ".", "--verify"]).assert().code(2);
+}
