@@ -37,6 +37,8 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
     InstallHook(InstallHookArgs),
+    /// Verify the findings of a saved JSON report (written with --show-secrets) with their providers.
+    Verify(VerifyReportArgs),
     /// Inspect and test detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -101,6 +103,18 @@ pub struct StagedArgs {
     /// The repository whose index (staged changes) to scan.
     #[arg(default_value = ".", value_name = "REPO")]
     pub repo: PathBuf,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyhound verify`.
+#[derive(Debug, Args)]
+pub struct VerifyReportArgs {
+    /// A JSON report from `keyhound scan|git --format json --show-secrets`.
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
 
     /// Rules, content and output options.
     #[command(flatten)]

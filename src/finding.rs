@@ -101,6 +101,11 @@ impl Fingerprint {
         Fingerprint(hex)
     }
 
+    /// A fingerprint read back from a report or baseline.
+    pub fn from_stored(text: String) -> Self {
+        Fingerprint(text)
+    }
+
     /// The fingerprint as 32 lowercase hex characters.
     pub fn as_str(&self) -> &str {
         &self.0

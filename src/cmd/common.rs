@@ -31,6 +31,8 @@ pub struct Session {
     output: Box<dyn Write>,
     /// The engine with the rules in effect.
     pub scanner: Scanner,
+    /// Verify even without `--verify` (the `verify` command).
+    pub always_verify: bool,
 }
 
 impl Session {
@@ -48,13 +50,13 @@ impl Session {
             describe_config(&origin, rules.len());
         }
         let scanner = Scanner::new(rules).context("building the scanner")?;
-        Ok(Session { started, output, scanner })
+        Ok(Session { started, output, scanner, always_verify: false })
     }
 
     /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
         results.sort();
-        if common.verify.enabled() {
+        if common.verify.enabled() || self.always_verify {
             let options = verify_options(&common.verify, self.scanner.rules());
             let progress = progress_bar(common, "{spinner} verifying {pos}/{len} secrets {wide_bar} {eta}");
             verify_findings(&mut results.findings, self.scanner.rules(), &options, &progress);

@@ -7,6 +7,7 @@ pub mod install_hook;
 pub mod rules;
 pub mod scan;
 pub mod staged;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Git(args) => git::run(&args),
         Command::Staged(args) => staged::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
+        Command::Verify(args) => verify::run(&args),
         Command::Rules(command) => rules::run(&command),
     };
     match outcome {

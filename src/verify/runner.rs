@@ -58,6 +58,9 @@ struct JobKey {
 pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &VerifyOptions, progress: &ProgressBar) {
     let mut jobs: HashMap<JobKey, Vec<usize>> = HashMap::new();
     for index in 0..findings.len() {
+        if findings[index].verification.is_some() {
+            continue; // already settled (e.g. a redacted secret from a saved report)
+        }
         let Some(rule) = rules.get(&findings[index].rule_id) else { continue };
         let Some(verifier) = &rule.verify else { continue };
         if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {

@@ -162,3 +162,31 @@ fn a_scanned_repository_cannot_make_keyhound_send_secrets_anywhere() {
     tree.write(".keyhound.toml", http);
     keyhound().current_dir(tree.path()).args(["scan", ".", "--verify"]).assert().code(2);
 }
+
+#[test]
+fn a_saved_report_can_be_verified_later() {
+    let mock = MockProvider::start(vec![Answer::json(200, r#"{"account": "acme"}"#)]);
+    let tree = tree();
+    for (name, show) in [("full.json", true), ("redacted.json", false)] {
+        let mut scan = keyhound();
+        scan.current_dir(tree.path()).args(["scan", "src", "--config", "acme.toml", "--format", "json", "-o", name]);
+        if show {
+            scan.arg("--show-secrets");
+        }
+        scan.assert().code(1);
+    }
+    let run = |report: &str| {
+        let output = keyhound()
+            .current_dir(tree.path())
+            .args(["verify", report, "--config", "acme.toml", "--allow-custom-verify", "--format", "json"])
+            .args(["--endpoint", &format!("acme={}", mock.url)])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(verification(&run("full.json"))["status"], "live");
+    let redacted = verification(&run("redacted.json"));
+    assert!(redacted["reason"].as_str().unwrap().contains("--show-secrets"), "{redacted}");
+    assert_eq!(mock.seen().len(), 1);
+    keyhound().current_dir(tree.path()).args(["verify", "acme.toml"]).assert().code(2);
+}
