@@ -62,8 +62,8 @@ pub fn run(args: &VerifyReportArgs) -> Result<u8, CmdError> {
     })?;
     let mut session = Session::start(&args.common, &[PathBuf::from(".")])?;
     session.always_verify = true;
-    let mut results = ScanResults::default();
-    results.findings = stored.findings.into_iter().map(into_finding).collect();
+    let results =
+        ScanResults { findings: stored.findings.into_iter().map(into_finding).collect(), ..ScanResults::default() };
     session.finish(&args.common, results, Hint::History)
 }
 
