@@ -216,3 +216,27 @@ fn classify(verifier: &Verifier, response: &Response) -> Verification {
     }
     verification
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_verifier_builds_a_request_for_its_provider() {
+        let rules = RuleSet::defaults().unwrap();
+        for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
+            let verifier = rule.verify.as_ref().unwrap();
+            let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
+            let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions };
+            let request = build_request(verifier, &verifier.base_url, &key)
+                .unwrap_or_else(|err| panic!("{}: {err}", rule.id));
+            assert!(request.url.starts_with("https://"), "{}: {}", rule.id, request.url);
+            // SigV4 carries the secret only inside the signature.
+            let carries_secret = matches!(verifier.method, Method::AwsSts)
+                || request.url.contains("SECRET")
+                || request.headers.iter().any(|(_, value)| value.contains("SECRET") || value.starts_with("Basic "))
+                || request.body.as_ref().is_some_and(|(body, _)| body.contains("SECRET"));
+            assert!(carries_secret, "{}: the request does not carry the secret", rule.id);
+        }
+    }
+}
