@@ -151,6 +151,8 @@ fn serialize_commit_id<S: Serializer>(commit: &Arc<CommitInfo>, serializer: S) -
 /// it) and, capped, other commits and paths where it was also found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BlobOrigin {
+    /// Position of the first appearance in topological order (parents first).
+    pub order: usize,
     /// First appearance, in topological order (parents before children).
     pub first: Occurrence,
     /// Other appearances (renames, copies, re-additions), at most a few.

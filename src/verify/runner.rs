@@ -228,8 +228,8 @@ mod tests {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
             let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions };
-            let request = build_request(verifier, &verifier.base_url, &key)
-                .unwrap_or_else(|err| panic!("{}: {err}", rule.id));
+            let request =
+                build_request(verifier, &verifier.base_url, &key).unwrap_or_else(|err| panic!("{}: {err}", rule.id));
             assert!(request.url.starts_with("https://"), "{}: {}", rule.id, request.url);
             // SigV4 carries the secret only inside the signature.
             let carries_secret = matches!(verifier.method, Method::AwsSts)

@@ -209,3 +209,16 @@ fn repository_config_applies_to_history_scans() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["findings"][0]["rule_id"], "test-token");
 }
+
+#[test]
+fn a_secret_kept_while_its_file_is_edited_is_one_finding_at_the_commit_that_added_it() {
+    let repo = GitRepo::new();
+    let added = repo.commit_file("app/settings.py", format!("A = 1\n{}", leak(1)), "add key");
+    let edited = repo.commit_file("app/settings.py", format!("A = 2\n{}B = 3\n", leak(1)), "edit other lines");
+    repo.commit_file("app/settings.py", format!("A = 3\n{}B = 4\n", leak(1)), "edit again");
+    let (_, report) = scan_git(&repo, &[]);
+    assert_eq!(attributed(&report), [("deepseek-api-key".into(), "app/settings.py".into(), 2, added)]);
+    let also = report["findings"][0]["also_in"].as_array().unwrap();
+    assert_eq!(also.len(), 2);
+    assert_eq!(also[0]["commit"], edited);
+}

@@ -10,11 +10,13 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::engine::Scanner;
-use crate::finding::{BlobOrigin, Origin};
+use std::sync::Arc;
+
+use crate::finding::{BlobOrigin, Finding, Origin};
 use crate::source::{ContentOptions, ScanResults, Worker};
 use crate::stats::SkipReason;
 
-use super::history::History;
+use super::history::{History, MAX_EXTRA_OCCURRENCES};
 
 /// Scans every blob and message of `history`, read from the repository at `repo_path`.
 pub fn scan_history(
@@ -42,6 +44,7 @@ pub fn scan_history(
     }
 
     let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    merge_repeated_secrets(&mut results.findings);
     let mut worker = Worker::new(scanner, content);
     for (commit, message) in &history.messages {
         worker.scan_content(message.as_bytes(), &Origin::CommitMessage(commit.clone()));
@@ -60,6 +63,52 @@ pub fn scan_history(
         results.stats.skip(problem.what, SkipReason::MissingObject, Some(problem.detail));
     }
     results
+}
+
+/// A secret that stays in a file while the file is edited is in many blobs.
+/// Keeps one finding per (rule, secret): the one from the blob that appeared
+/// first in topological order, i.e. the commit that introduced the secret,
+/// and lists where else it was found (capped) in `also_in`.
+pub fn merge_repeated_secrets(findings: &mut Vec<Finding>) {
+    let order = |finding: &Finding| match &finding.origin {
+        Origin::GitBlob(blob) => Some(blob.order),
+        _ => None,
+    };
+    findings.sort_by(|a, b| {
+        (&a.rule_id, a.secret.expose(), order(a), a.location).cmp(&(
+            &b.rule_id,
+            b.secret.expose(),
+            order(b),
+            b.location,
+        ))
+    });
+    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings.drain(..) {
+        let Origin::GitBlob(blob) = &finding.origin else {
+            kept.push(finding);
+            continue;
+        };
+        let repeat = kept.last_mut().filter(|first| {
+            matches!(first.origin, Origin::GitBlob(_))
+                && first.rule_id == finding.rule_id
+                && first.secret.expose() == finding.secret.expose()
+        });
+        let Some(first) = repeat else {
+            kept.push(finding);
+            continue;
+        };
+        if let Origin::GitBlob(first_blob) = &mut first.origin {
+            let merged = Arc::make_mut(first_blob);
+            for occurrence in std::iter::once(&blob.first).chain(&blob.also) {
+                let known = merged.first.path == occurrence.path && merged.first.commit == occurrence.commit
+                    || merged.also.contains(occurrence);
+                if !known && merged.also.len() < MAX_EXTRA_OCCURRENCES {
+                    merged.also.push(occurrence.clone());
+                }
+            }
+        }
+    }
+    *findings = kept;
 }
 
 /// One rayon worker's repository handle and scanning state; hands its results

@@ -18,8 +18,8 @@ use crate::finding::{BlobOrigin, CommitInfo, Occurrence};
 
 use super::{commit_info, lossy, GitError};
 
-/// Other places a blob was found that are kept per blob.
-const MAX_EXTRA_OCCURRENCES: usize = 8;
+/// Other places a blob (or a secret) was found that are kept per finding.
+pub const MAX_EXTRA_OCCURRENCES: usize = 8;
 
 /// Which commits to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,8 @@ pub fn enumerate(repo: &Repository, selection: &Selection, limits: &Limits) -> R
     history.blobs = walker
         .blobs
         .into_iter()
-        .map(|entry| (entry.oid, Arc::new(BlobOrigin { first: entry.first, also: entry.also })))
+        .enumerate()
+        .map(|(order, entry)| (entry.oid, Arc::new(BlobOrigin { order, first: entry.first, also: entry.also })))
         .collect();
     Ok(history)
 }
@@ -304,34 +305,52 @@ impl TreeWalker {
                 }
             };
             for entry in tree.iter() {
-                let path = format!("{prefix}{}", lossy(entry.name_bytes()));
                 match entry.kind() {
-                    Some(ObjectType::Tree) => stack.push((entry.id(), format!("{path}/"))),
-                    Some(ObjectType::Blob) => self.record_blob(entry.id(), path, commit),
-                    Some(ObjectType::Commit) => history.submodules.push(path),
+                    Some(ObjectType::Tree) => {
+                        stack.push((entry.id(), format!("{prefix}{}/", lossy(entry.name_bytes()))));
+                    }
+                    Some(ObjectType::Blob) => self.record_blob(entry.id(), &prefix, entry.name_bytes(), commit),
+                    Some(ObjectType::Commit) => {
+                        history.submodules.push(format!("{prefix}{}", lossy(entry.name_bytes())))
+                    }
                     _ => {}
                 }
             }
         }
     }
 
-    fn record_blob(&mut self, oid: Oid, path: String, commit: &Arc<CommitInfo>) {
+    /// Records a blob met at `prefix` + `name`. Most entries of a new tree are
+    /// blobs already seen at the same path; their path is not even built.
+    fn record_blob(&mut self, oid: Oid, prefix: &str, name: &[u8], commit: &Arc<CommitInfo>) {
         if self.boundary_blobs.contains(&oid) {
             return;
         }
-        let occurrence = Occurrence { commit: commit.clone(), path };
         match self.blob_index.get(&oid) {
             Some(&index) => {
                 let entry = &mut self.blobs[index];
-                let known = entry.first.path == occurrence.path || entry.also.iter().any(|o| o.path == occurrence.path);
-                if entry.also.len() < MAX_EXTRA_OCCURRENCES && !known {
-                    entry.also.push(occurrence);
+                if entry.also.len() >= MAX_EXTRA_OCCURRENCES || is_path(&entry.first.path, prefix, name) {
+                    return;
                 }
+                if entry.also.iter().any(|other| is_path(&other.path, prefix, name)) {
+                    return;
+                }
+                let path = format!("{prefix}{}", lossy(name));
+                entry.also.push(Occurrence { commit: commit.clone(), path });
             }
             None => {
                 self.blob_index.insert(oid, self.blobs.len());
-                self.blobs.push(BlobEntry { oid, first: occurrence, also: Vec::new() });
+                let path = format!("{prefix}{}", lossy(name));
+                self.blobs.push(BlobEntry {
+                    oid,
+                    first: Occurrence { commit: commit.clone(), path },
+                    also: Vec::new(),
+                });
             }
         }
     }
+}
+
+/// Whether `path` is `prefix` followed by `name`, without building the joined string.
+fn is_path(path: &str, prefix: &str, name: &[u8]) -> bool {
+    path.len() == prefix.len() + name.len() && path.starts_with(prefix) && path.as_bytes()[prefix.len()..] == *name
 }
