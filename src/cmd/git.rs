@@ -3,8 +3,8 @@
 use std::io::{self, BufRead};
 
 use crate::cli::GitArgs;
-use crate::source::git::blobs::scan_history;
-use crate::source::git::history::{enumerate, Limits, PushedRef, Selection};
+use crate::source::git::blobs::{scan_history, HistoryScanOptions};
+use crate::source::git::history::{Limits, PushedRef, Selection};
 use crate::source::git::{self, GitError};
 use crate::source::ContentOptions;
 
@@ -37,10 +37,10 @@ pub fn run(args: &GitArgs) -> Result<u8, CmdError> {
         return session.finish(common, Default::default(), Hint::History);
     }
     let limits = Limits { since: args.since, max_commits: args.max_commits };
-    let history = enumerate(&repo, &selection, &limits).map_err(from_git)?;
-    let progress = progress_bar(common, "{spinner} {pos}/{len} blobs ({per_sec}) {wide_bar} {eta}");
+    let progress = progress_bar(common, "{spinner} {pos}/{len} blobs ({per_sec}) {wide_bar}");
+    let options = HistoryScanOptions { content: ContentOptions::from(common), threads: common.threads };
     let results =
-        scan_history(repo.path(), &session.scanner, history, ContentOptions::from(common), common.threads, &progress);
+        scan_history(repo.path(), &session.scanner, &selection, &limits, &options, &progress).map_err(from_git)?;
     progress.finish_and_clear();
     let hint = if args.pre_push { Hint::Commit } else { Hint::History };
     session.finish(common, results, hint)

@@ -1,9 +1,10 @@
-//! Scanning an enumerated history: unique blobs in parallel (one libgit2
-//! handle per worker, since `Repository` is not `Sync`), then commit and tag
-//! messages.
+//! Scanning a history: unique blobs in parallel while the walk goes on (one
+//! libgit2 handle per worker, since `Repository` is not `Sync`), then commit
+//! and tag messages.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
+use std::thread;
 
 use git2::{ObjectType, Oid, Repository};
 use indicatif::ProgressBar;
@@ -16,34 +17,52 @@ use crate::finding::{BlobOrigin, Finding, Origin};
 use crate::source::{ContentOptions, ScanResults, Worker};
 use crate::stats::SkipReason;
 
-use super::history::{History, MAX_EXTRA_OCCURRENCES};
+use super::history::{enumerate, Limits, Selection, MAX_EXTRA_OCCURRENCES};
+use super::GitError;
 
-/// Scans every blob and message of `history`, read from the repository at `repo_path`.
+/// Walks the selected history of the repository at `repo_path` and scans it:
+/// one thread enumerates commits and trees and streams each new blob to the
+/// scanning threads (one libgit2 handle each) while the walk goes on; then
+/// commit and tag messages are scanned.
 pub fn scan_history(
     repo_path: &Path,
     scanner: &Scanner,
-    history: History,
-    content: ContentOptions,
-    threads: usize,
+    selection: &Selection,
+    limits: &Limits,
+    options: &HistoryScanOptions,
     progress: &ProgressBar,
-) -> ScanResults {
+) -> Result<ScanResults, GitError> {
     let collected = Mutex::new(ScanResults::default());
-    progress.set_length(history.blobs.len() as u64);
-    let scan_all = || {
-        history.blobs.par_iter().for_each_init(
-            || BlobWorker::new(repo_path, scanner, content, &collected),
-            |worker, (oid, origin)| {
-                worker.scan_blob(*oid, origin);
-                progress.inc(1);
-            },
-        );
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(scan_all),
-        Err(_) => scan_all(),
-    }
+    let content = options.content;
+    let (sender, receiver) = mpsc::sync_channel::<(Oid, Arc<BlobOrigin>)>(CHANNEL_DEPTH);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().ok();
+    let history = thread::scope(|scope| {
+        let walk = scope.spawn(move || {
+            let repo = super::open(repo_path)?;
+            enumerate(&repo, selection, limits, &mut |oid, origin| {
+                progress.inc_length(1);
+                // The receiver lives until every blob is scanned.
+                let _ = sender.send((oid, origin));
+            })
+        });
+        let scan_all = || {
+            receiver.into_iter().par_bridge().for_each_init(
+                || BlobWorker::new(repo_path, scanner, content, &collected),
+                |worker, (oid, origin)| {
+                    worker.scan_blob(oid, &origin);
+                    progress.inc(1);
+                },
+            );
+        };
+        match &pool {
+            Some(pool) => pool.install(scan_all),
+            None => scan_all(),
+        }
+        walk.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
 
     let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    attach_other_occurrences(&mut results.findings, &history.also_by_order);
     merge_repeated_secrets(&mut results.findings);
     let mut worker = Worker::new(scanner, content);
     for (commit, message) in &history.messages {
@@ -62,7 +81,31 @@ pub fn scan_history(
     for problem in history.problems {
         results.stats.skip(problem.what, SkipReason::MissingObject, Some(problem.detail));
     }
-    results
+    Ok(results)
+}
+
+/// Blobs buffered between the history walk and the scanning threads.
+const CHANNEL_DEPTH: usize = 4096;
+
+/// How to scan history blobs.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryScanOptions {
+    /// Size limit and binary handling.
+    pub content: ContentOptions,
+    /// Scanning threads (0: one per core).
+    pub threads: usize,
+}
+
+/// Blobs are scanned as soon as they are met, before later commits show
+/// where else they appear: add those places now.
+fn attach_other_occurrences(findings: &mut [Finding], also_by_order: &[Vec<crate::finding::Occurrence>]) {
+    for finding in findings {
+        if let Origin::GitBlob(blob) = &mut finding.origin {
+            if let Some(also) = also_by_order.get(blob.order).filter(|also| !also.is_empty()) {
+                Arc::make_mut(blob).also = also.clone();
+            }
+        }
+    }
 }
 
 /// A secret that stays in a file while the file is edited is in many blobs.

@@ -64,8 +64,11 @@ pub struct Problem {
 /// The enumerated history.
 #[derive(Debug, Default)]
 pub struct History {
-    /// Unique blobs with where they first (and also) appeared.
-    pub blobs: Vec<(Oid, Arc<BlobOrigin>)>,
+    /// Unique blobs handed to the sink.
+    pub blob_count: usize,
+    /// For each blob, by its `order`, the other places it appeared (known only
+    /// once the whole history has been walked).
+    pub also_by_order: Vec<Vec<Occurrence>>,
     /// Commit messages.
     pub messages: Vec<(Arc<CommitInfo>, String)>,
     /// Annotated tag messages: (tag name, message).
@@ -79,13 +82,18 @@ pub struct History {
 }
 
 struct BlobEntry {
-    oid: Oid,
-    first: Occurrence,
+    first_path: String,
     also: Vec<Occurrence>,
 }
 
-/// Enumerates the selected history of `repo`.
-pub fn enumerate(repo: &Repository, selection: &Selection, limits: &Limits) -> Result<History, GitError> {
+/// Enumerates the selected history of `repo`, handing each new blob to
+/// `sink` as soon as it is met (so scanning can start before the walk ends).
+pub fn enumerate(
+    repo: &Repository,
+    selection: &Selection,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
+) -> Result<History, GitError> {
     let mut history = History::default();
     let commits = select_commits(repo, selection, limits, &mut history)?;
     history.commits = commits.len();
@@ -108,7 +116,7 @@ pub fn enumerate(repo: &Repository, selection: &Selection, limits: &Limits) -> R
         let info = commit_info(&commit);
         history.messages.push((info.clone(), lossy(commit.message_bytes())));
         match commit.tree() {
-            Ok(tree) => walker.collect(repo, tree.id(), &info, &mut history),
+            Ok(tree) => walker.collect(repo, tree.id(), &info, &mut history, sink),
             Err(err) => {
                 history.problems.push(Problem { what: format!("tree of {oid}"), detail: err.message().to_string() })
             }
@@ -117,12 +125,8 @@ pub fn enumerate(repo: &Repository, selection: &Selection, limits: &Limits) -> R
     if matches!(selection, Selection::All) {
         collect_tag_messages(repo, &mut history);
     }
-    history.blobs = walker
-        .blobs
-        .into_iter()
-        .enumerate()
-        .map(|(order, entry)| (entry.oid, Arc::new(BlobOrigin { order, first: entry.first, also: entry.also })))
-        .collect();
+    history.blob_count = walker.blobs.len();
+    history.also_by_order = walker.blobs.into_iter().map(|entry| entry.also).collect();
     Ok(history)
 }
 
@@ -290,7 +294,14 @@ impl TreeWalker {
     }
 
     /// Records the blobs of `tree` not met before, attributed to `commit`.
-    fn collect(&mut self, repo: &Repository, tree: Oid, commit: &Arc<CommitInfo>, history: &mut History) {
+    fn collect(
+        &mut self,
+        repo: &Repository,
+        tree: Oid,
+        commit: &Arc<CommitInfo>,
+        history: &mut History,
+        sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
+    ) {
         let mut stack = vec![(tree, String::new())];
         while let Some((oid, prefix)) = stack.pop() {
             if !self.seen_trees.insert(oid) {
@@ -309,7 +320,7 @@ impl TreeWalker {
                     Some(ObjectType::Tree) => {
                         stack.push((entry.id(), format!("{prefix}{}/", lossy(entry.name_bytes()))));
                     }
-                    Some(ObjectType::Blob) => self.record_blob(entry.id(), &prefix, entry.name_bytes(), commit),
+                    Some(ObjectType::Blob) => self.record_blob(entry.id(), &prefix, entry.name_bytes(), commit, sink),
                     Some(ObjectType::Commit) => {
                         history.submodules.push(format!("{prefix}{}", lossy(entry.name_bytes())))
                     }
@@ -321,14 +332,21 @@ impl TreeWalker {
 
     /// Records a blob met at `prefix` + `name`. Most entries of a new tree are
     /// blobs already seen at the same path; their path is not even built.
-    fn record_blob(&mut self, oid: Oid, prefix: &str, name: &[u8], commit: &Arc<CommitInfo>) {
+    fn record_blob(
+        &mut self,
+        oid: Oid,
+        prefix: &str,
+        name: &[u8],
+        commit: &Arc<CommitInfo>,
+        sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
+    ) {
         if self.boundary_blobs.contains(&oid) {
             return;
         }
         match self.blob_index.get(&oid) {
             Some(&index) => {
                 let entry = &mut self.blobs[index];
-                if entry.also.len() >= MAX_EXTRA_OCCURRENCES || is_path(&entry.first.path, prefix, name) {
+                if entry.also.len() >= MAX_EXTRA_OCCURRENCES || is_path(&entry.first_path, prefix, name) {
                     return;
                 }
                 if entry.also.iter().any(|other| is_path(&other.path, prefix, name)) {
@@ -338,13 +356,12 @@ impl TreeWalker {
                 entry.also.push(Occurrence { commit: commit.clone(), path });
             }
             None => {
-                self.blob_index.insert(oid, self.blobs.len());
+                let order = self.blobs.len();
+                self.blob_index.insert(oid, order);
                 let path = format!("{prefix}{}", lossy(name));
-                self.blobs.push(BlobEntry {
-                    oid,
-                    first: Occurrence { commit: commit.clone(), path },
-                    also: Vec::new(),
-                });
+                self.blobs.push(BlobEntry { first_path: path.clone(), also: Vec::new() });
+                let first = Occurrence { commit: commit.clone(), path };
+                sink(oid, Arc::new(BlobOrigin { order, first, also: Vec::new() }));
             }
         }
     }
