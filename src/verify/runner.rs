@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 
-use crate::finding::Finding;
+use crate::finding::{Confidence, Finding};
 use crate::rules::{Rule, RuleSet, RuleSource};
 
 use super::http::{Client, Request, Response};
@@ -66,6 +66,15 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
         if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
             findings[index].verification = Some(Verification::unknown(
                 "rule from a config file: its verification runs only with --allow-custom-verify",
+            ));
+            continue;
+        }
+        if findings[index].confidence == Confidence::Low {
+            // The shape alone does not say whose key this is (DeepSeek shares its
+            // format with other vendors): never send it to a provider that may not own it.
+            findings[index].verification = Some(Verification::unknown(
+                "low confidence: the issuing provider is uncertain, so the key is not sent anywhere \
+                 (context such as DEEPSEEK_API_KEY or the provider's base URL in the file raises it)",
             ));
             continue;
         }
@@ -200,6 +209,9 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
                 .first()
                 .and_then(|rule| key.companions.get(rule))
                 .ok_or("aws-sts needs the access key id as a companion rule")?;
+            if key_id.starts_with("ASIA") {
+                return Err("temporary credentials (ASIA...) verify only with their session token".into());
+            }
             Ok(aws::get_caller_identity(base_url, key_id, &key.secret, &aws::amz_date_now()))
         }
     }

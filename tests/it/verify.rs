@@ -190,3 +190,62 @@ fn a_saved_report_can_be_verified_later() {
     assert_eq!(mock.seen().len(), 1);
     keyhound().current_dir(tree.path()).args(["verify", "acme.toml"]).assert().code(2);
 }
+
+/// DeepSeek, the first-class case, through its built-in rule.
+mod deepseek {
+    use super::*;
+    use crate::common::DEEPSEEK_KEY;
+
+    fn scan(tree: &Tree, mock: &MockProvider) -> (i32, Value) {
+        let output = keyhound()
+            .current_dir(tree.path())
+            .args(["scan", ".", "--no-config", "--format", "json", "--verify"])
+            .env("KEYHOUND_ENDPOINT_DEEPSEEK", &mock.url)
+            .output()
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&output.stdout).contains(DEEPSEEK_KEY));
+        (output.status.code().unwrap(), serde_json::from_slice(&output.stdout).unwrap())
+    }
+
+    fn leaky_tree() -> Tree {
+        let tree = Tree::new();
+        tree.write(".env", format!("DEEPSEEK_API_KEY={DEEPSEEK_KEY}\n"));
+        tree
+    }
+
+    #[test]
+    fn a_live_key_reports_its_balance() {
+        let balance = r#"{"is_available": true, "balance_infos": [{"currency": "CNY", "total_balance": "110.00", "granted_balance": "10.00", "topped_up_balance": "100.00"}]}"#;
+        let mock = MockProvider::start(vec![Answer::json(200, balance)]);
+        let (code, report) = scan(&leaky_tree(), &mock);
+        assert_eq!(code, 1);
+        assert_eq!(
+            verification(&report),
+            serde_json::json!({"status": "live", "details": {"balance": "110.00", "currency": "CNY", "is_available": true}})
+        );
+        let seen = mock.seen();
+        assert_eq!(seen[0].line, "GET /user/balance");
+        assert!(seen[0].headers.contains(&("authorization".into(), format!("Bearer {DEEPSEEK_KEY}"))));
+    }
+
+    #[test]
+    fn a_revoked_key_is_dead_and_an_empty_balance_is_unknown() {
+        let mock = MockProvider::start(vec![Answer::json(401, r#"{"error": {"message": "Authentication Fails"}}"#)]);
+        assert_eq!(verification(&scan(&leaky_tree(), &mock).1)["status"], "dead");
+        let mock = MockProvider::start(vec![Answer::json(402, r#"{"error": {"message": "Insufficient Balance"}}"#)]);
+        let result = verification(&scan(&leaky_tree(), &mock).1);
+        assert_eq!(result["status"], "unknown");
+        assert!(result["reason"].as_str().unwrap().contains("402"));
+    }
+
+    #[test]
+    fn a_key_without_deepseek_context_is_never_sent() {
+        let mock = MockProvider::start(vec![Answer::json(200, "{}")]);
+        let tree = Tree::new();
+        tree.write("gateway.sh", format!("export OPENAI_API_KEY={DEEPSEEK_KEY}\n"));
+        let result = verification(&scan(&tree, &mock).1);
+        assert_eq!(result["status"], "unknown");
+        assert!(result["reason"].as_str().unwrap().contains("low confidence"));
+        assert!(mock.seen().is_empty(), "a look-alike key may belong to another vendor");
+    }
+}
