@@ -14,6 +14,9 @@ pub mod runner;
 pub mod spec;
 pub mod template;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -78,6 +78,20 @@ impl Matcher {
         Ok(matcher)
     }
 
+    /// A response that satisfies this matcher: its first status and a JSON body
+    /// holding every required pointer value (for tests against mock providers).
+    pub fn example_response(&self) -> (u16, String) {
+        let mut body = Value::Object(Default::default());
+        for (pointer, value) in &self.json {
+            set_pointer(&mut body, pointer, value.clone());
+        }
+        for (index, needle) in self.body_contains.iter().enumerate() {
+            // Keep the JSON valid: required text goes in string fields of its own.
+            set_pointer(&mut body, &format!("/_text{index}"), Value::String(needle.clone()));
+        }
+        (self.status.first().copied().unwrap_or(200), body.to_string())
+    }
+
     fn matches(&self, response: &Response, json: Option<&Value>) -> bool {
         (self.status.is_empty() || self.status.contains(&response.status))
             && self.json.iter().all(|(pointer, expected)| json.and_then(|json| json.pointer(pointer)) == Some(expected))
@@ -85,7 +99,55 @@ impl Matcher {
     }
 }
 
+/// Sets `value` at a JSON pointer, creating objects (and arrays for numeric segments).
+fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
+    let mut node = root;
+    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
+    for (index, segment) in segments.iter().enumerate() {
+        let last = index + 1 == segments.len();
+        let next_is_index = segments.get(index + 1).is_some_and(|next| next.parse::<usize>().is_ok());
+        let fresh = || if next_is_index { Value::Array(Vec::new()) } else { Value::Object(Default::default()) };
+        node = match segment.parse::<usize>() {
+            Ok(position) if node.is_array() => {
+                let array = node.as_array_mut().expect("checked to be an array");
+                while array.len() <= position {
+                    array.push(Value::Null);
+                }
+                if last {
+                    array[position] = value;
+                    return;
+                }
+                if array[position].is_null() {
+                    array[position] = fresh();
+                }
+                &mut array[position]
+            }
+            _ => {
+                if !node.is_object() {
+                    *node = Value::Object(Default::default());
+                }
+                let object = node.as_object_mut().expect("made an object above");
+                if last {
+                    object.insert((*segment).to_string(), value);
+                    return;
+                }
+                object.entry((*segment).to_string()).or_insert_with(fresh)
+            }
+        };
+    }
+}
+
 impl Verifier {
+    /// An answer this verifier reads as live.
+    pub fn example_live(&self) -> (u16, String) {
+        self.live.example_response()
+    }
+
+    /// An answer this verifier reads as dead.
+    pub fn example_dead(&self) -> (u16, String) {
+        self.dead.example_response()
+    }
+
     /// Validates a `[rules.verify]` section; the error says which field is wrong.
     pub fn compile(spec: VerifySpec) -> Result<Self, String> {
         if spec.provider.is_empty()
