@@ -37,7 +37,8 @@ pub fn scan_history(
     let (sender, receiver) = mpsc::sync_channel::<(Oid, Arc<BlobOrigin>)>(CHANNEL_DEPTH);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().ok();
     let history = thread::scope(|scope| {
-        let walk = scope.spawn(move || {
+        let walker = thread::Builder::new().name("history-walk".into());
+        let walk = walker.spawn_scoped(scope, move || {
             let repo = super::open(repo_path)?;
             enumerate(&repo, selection, limits, &mut |oid, origin| {
                 progress.inc_length(1);
@@ -58,7 +59,10 @@ pub fn scan_history(
             Some(pool) => pool.install(scan_all),
             None => scan_all(),
         }
-        walk.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        match walk {
+            Ok(walk) => walk.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(err) => Err(GitError::Thread(err.to_string())),
+        }
     })?;
 
     let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -340,7 +340,7 @@ impl TreeWalker {
         commit: &Arc<CommitInfo>,
         sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
     ) {
-        if self.boundary_blobs.contains(&oid) {
+        if !self.boundary_blobs.is_empty() && self.boundary_blobs.contains(&oid) {
             return;
         }
         match self.blob_index.get(&oid) {

@@ -34,6 +34,9 @@ pub enum GitError {
         /// What libgit2 said.
         message: String,
     },
+    /// The history walk thread could not start.
+    #[error("cannot start the history walk thread: {0}")]
+    Thread(String),
     /// Reading the repository failed.
     #[error("reading the repository failed while {doing}: {source}")]
     Read {
