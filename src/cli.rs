@@ -39,6 +39,9 @@ pub enum Command {
     InstallHook(InstallHookArgs),
     /// Verify the findings of a saved JSON report (written with --show-secrets) with their providers.
     Verify(VerifyReportArgs),
+    /// Record today's findings so that CI fails only on new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Inspect and test detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -107,6 +110,32 @@ pub struct StagedArgs {
     /// Rules, content and output options.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `keyhound baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write a baseline of the findings in PATHs (or in a saved JSON report).
+    Create {
+        /// Directories or files to scan (default: the current directory).
+        #[arg(default_value = ".", value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Take the findings from a JSON report instead of scanning.
+        #[arg(long, value_name = "REPORT")]
+        from: Option<PathBuf>,
+        /// Where to write the baseline.
+        #[arg(short, long, value_name = "FILE", default_value = ".keyhound-baseline.json")]
+        output: PathBuf,
+    },
+    /// Drop baseline entries whose findings no longer occur in PATHs.
+    Update {
+        /// The baseline to update in place.
+        #[arg(value_name = "BASELINE")]
+        baseline: PathBuf,
+        /// Directories or files to scan (default: the current directory).
+        #[arg(default_value = ".", value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// `keyhound verify`.
@@ -192,6 +221,10 @@ pub struct CommonArgs {
     /// Colour output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Do not report findings recorded in this baseline (see `keyhound baseline create`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// Verification options.
     #[command(flatten)]

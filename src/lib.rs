@@ -5,6 +5,7 @@
 //! matches using the [`rules`], matches become [`finding::Finding`]s, and
 //! [`report`] writes them in the chosen format.
 
+pub mod baseline;
 pub mod cli;
 pub mod cmd;
 pub mod config;

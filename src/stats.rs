@@ -82,6 +82,9 @@ pub struct ScanStats {
     pub bytes_scanned: u64,
     /// Findings reported.
     pub findings: u64,
+    /// Findings not reported because a baseline or an ignore file lists them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: u64,
     /// Skipped inputs by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Individually listed skipped inputs (at most [`MAX_SKIPPED_LISTED`]).
@@ -119,6 +122,7 @@ impl ScanStats {
         self.commits_scanned += other.commits_scanned;
         self.bytes_scanned += other.bytes_scanned;
         self.findings += other.findings;
+        self.suppressed += other.suppressed;
         for (reason, count) in other.skipped {
             *self.skipped.entry(reason).or_default() += count;
         }

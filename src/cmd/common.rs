@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::collections::BTreeMap;
 
+use crate::baseline::{Baseline, Suppressions};
 use crate::cli::{ColorChoice, CommonArgs, FailOn, VerifyArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
@@ -33,6 +34,8 @@ pub struct Session {
     pub scanner: Scanner,
     /// Verify even without `--verify` (the `verify` command).
     pub always_verify: bool,
+    /// Baseline and ignore-file entries.
+    suppressions: Suppressions,
 }
 
 impl Session {
@@ -50,11 +53,25 @@ impl Session {
             describe_config(&origin, rules.len());
         }
         let scanner = Scanner::new(rules).context("building the scanner")?;
-        Ok(Session { started, output, scanner, always_verify: false })
+        let mut suppressions = Suppressions::default();
+        if let Some(path) = &common.baseline {
+            let baseline = Baseline::load(path).map_err(|err| CmdError::Usage(err.to_string()))?;
+            suppressions.add_baseline(&baseline);
+        }
+        for root in roots {
+            let dir = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new(".")) };
+            suppressions.add_ignore_files(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
+        }
+        Ok(Session { started, output, scanner, always_verify: false, suppressions })
     }
 
     /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
+        if !self.suppressions.is_empty() {
+            let before = results.findings.len();
+            results.findings.retain(|finding| !self.suppressions.suppresses(finding));
+            results.stats.suppressed += (before - results.findings.len()) as u64;
+        }
         results.sort();
         if common.verify.enabled() || self.always_verify {
             let options = verify_options(&common.verify, self.scanner.rules());
@@ -225,6 +242,9 @@ fn summary_line(stats: &ScanStats, elapsed: Duration) -> String {
         human_bytes(stats.bytes_scanned),
         elapsed.as_secs_f64()
     );
+    if stats.suppressed > 0 {
+        line.push_str(&format!("; {} known finding(s) not shown (baseline or ignore file)", stats.suppressed));
+    }
     if stats.skipped_total() > 0 {
         let reasons: Vec<String> = stats.skipped.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
         line.push_str(&format!("; skipped {} ({})", stats.skipped_total(), reasons.join(", ")));

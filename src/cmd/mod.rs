@@ -1,6 +1,7 @@
 //! Subcommands, each in its own file with one `run` function, and the mapping
 //! from outcomes and errors to exit codes.
 
+pub mod baseline;
 pub mod common;
 pub mod git;
 pub mod install_hook;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Staged(args) => staged::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Baseline(command) => baseline::run(&command),
         Command::Rules(command) => rules::run(&command),
     };
     match outcome {

@@ -3,6 +3,7 @@
 
 pub mod human;
 pub mod json;
+pub mod read;
 pub mod sarif;
 
 use std::io::{self, Write};

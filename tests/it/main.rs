@@ -1,6 +1,7 @@
 //! keyhound's integration tests: one test binary (see STYLE.md), one module
 //! per area.
 
+mod baseline;
 mod common;
 mod config_compat;
 mod git_history;

@@ -1,0 +1,86 @@
+//! Reading keyhound's own JSON reports back (for `verify` and `baseline create --from`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::finding::{Confidence, Finding, Fingerprint, Location, Origin, Secret};
+use crate::verify::Verification;
+
+/// Reads the findings of a JSON report; the error names the file.
+pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read report {}: {err}", path.display()))?;
+    let stored: StoredReport = serde_json::from_str(&text).map_err(|err| {
+        format!("{} is not a keyhound JSON report (write one with --format json): {err}", path.display())
+    })?;
+    Ok(stored.findings.into_iter().map(into_finding).collect())
+}
+
+/// What keyhound's JSON report holds per finding (the fields verification needs).
+#[derive(Debug, Deserialize)]
+struct StoredFinding {
+    rule_id: String,
+    #[serde(default)]
+    description: String,
+    path: String,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    column: usize,
+    #[serde(default)]
+    end_line: usize,
+    #[serde(default)]
+    end_column: usize,
+    #[serde(default)]
+    offset: usize,
+    #[serde(default)]
+    binary: bool,
+    secret: String,
+    #[serde(default, rename = "match")]
+    matched: String,
+    #[serde(default)]
+    entropy: f32,
+    #[serde(default)]
+    confidence: Confidence,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    fingerprint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoredReport {
+    findings: Vec<StoredFinding>,
+}
+
+/// A stored finding as a [`Finding`]; a redacted secret gets an `unknown` verification.
+fn into_finding(stored: StoredFinding) -> Finding {
+    let redacted = stored.secret.ends_with("*****");
+    let fingerprint = stored.fingerprint.map(Fingerprint::from_stored);
+    let fingerprint =
+        fingerprint.unwrap_or_else(|| Fingerprint::compute(&stored.rule_id, &stored.path, &stored.secret));
+    Finding {
+        description: if stored.description.is_empty() { stored.rule_id.clone() } else { stored.description },
+        rule_id: stored.rule_id,
+        origin: Origin::File(PathBuf::from(stored.path)),
+        location: Location {
+            line: stored.line,
+            column: stored.column,
+            end_line: stored.end_line,
+            end_column: stored.end_column,
+            offset: stored.offset,
+            in_binary: stored.binary,
+        },
+        matched: Secret::new(stored.matched.clone()),
+        line: Secret::new(stored.matched),
+        secret: Secret::new(stored.secret),
+        entropy: stored.entropy,
+        confidence: stored.confidence,
+        tags: stored.tags,
+        fingerprint,
+        // A redacted secret cannot be checked; the runner leaves set results alone.
+        verification: redacted.then(|| {
+            Verification::unknown("the report holds a redacted secret: write it with --show-secrets to verify later")
+        }),
+    }
+}
