@@ -1,8 +1,10 @@
 //! Report writers, one module per format. Writers only format: they never
 //! scan, and they redact secrets unless told otherwise.
 
+pub mod csv;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod read;
 pub mod sarif;
 
@@ -25,6 +27,10 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0 for GitHub code scanning and other tools.
     Sarif,
+    /// Comma-separated values, one row per finding.
+    Csv,
+    /// JUnit XML, one failing test case per finding.
+    Junit,
 }
 
 /// What a report contains.
@@ -59,6 +65,8 @@ pub fn write_report(
         Format::Json => json::write_document(report, options, out),
         Format::Jsonl => json::write_lines(report, options, out),
         Format::Sarif => sarif::write(report, options, out),
+        Format::Csv => csv::write(report, options, out),
+        Format::Junit => junit::write(report, options, out),
     }?;
     out.flush()
 }

@@ -18,7 +18,7 @@ fn stdout_of(tree: &Tree, args: &[&str]) -> String {
 #[test]
 fn secrets_are_redacted_in_every_format_by_default() {
     let tree = leaky_tree();
-    for format in ["human", "json", "jsonl", "sarif"] {
+    for format in ["human", "json", "jsonl", "sarif", "csv", "junit"] {
         let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", format]).output().unwrap();
         let all = [output.stdout, output.stderr].concat();
         let text = String::from_utf8_lossy(&all);
@@ -30,7 +30,7 @@ fn secrets_are_redacted_in_every_format_by_default() {
 #[test]
 fn show_secrets_prints_them_in_full() {
     let tree = leaky_tree();
-    for format in ["human", "json", "jsonl", "sarif"] {
+    for format in ["human", "json", "jsonl", "sarif", "csv", "junit"] {
         assert!(stdout_of(&tree, &[".", "--format", format, "--show-secrets"]).contains(TOKEN), "{format}");
     }
 }
@@ -78,4 +78,24 @@ fn help_explains_the_commands_and_exit_codes() {
     for needle in ["scan", "rules", "Exit codes", "keyhound scan ."] {
         assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
     }
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_finding() {
+    let tree = leaky_tree();
+    let text = stdout_of(&tree, &[".", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[0], "rule_id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((&rows[0][2], &rows[0][3]), ("config/settings.py", "3"));
+}
+
+#[test]
+fn junit_has_one_failing_test_case_per_finding() {
+    let tree = leaky_tree();
+    let text = stdout_of(&tree, &[".", "--format", "junit"]);
+    assert!(text.starts_with("<?xml"));
+    assert_eq!(text.matches("<testcase ").count(), 1);
+    assert!(text.contains(r#"<testsuites name="keyhound" tests="1" failures="1""#), "{text}");
 }
