@@ -42,6 +42,8 @@ pub enum Command {
     /// Record today's findings so that CI fails only on new ones.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Check repository hygiene: tracked credential files, .gitignore, hooks, hard-coded keys.
+    Doctor(DoctorArgs),
     /// Inspect and test detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -136,6 +138,18 @@ pub enum BaselineCommand {
         #[arg(default_value = ".", value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+}
+
+/// `keyhound doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The repository to check.
+    #[arg(default_value = ".", value_name = "REPO")]
+    pub repo: PathBuf,
+
+    /// Print the problems as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `keyhound verify`.

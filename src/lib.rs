@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod finding;
 pub mod report;

@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod common;
+pub mod doctor;
 pub mod git;
 pub mod install_hook;
 pub mod rules;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Baseline(command) => baseline::run(&command),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Rules(command) => rules::run(&command),
     };
     match outcome {

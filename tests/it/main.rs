@@ -4,6 +4,7 @@
 mod baseline;
 mod common;
 mod config_compat;
+mod doctor;
 mod git_history;
 mod git_hooks;
 mod mock_provider;
