@@ -60,6 +60,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_ignore: bool,
 
+    /// Report only secrets on lines added since BASE (a commit or ref), in the
+    /// work tree of the repository at PATH (staged, unstaged and untracked changes).
+    #[arg(long, value_name = "BASE")]
+    pub diff: Option<String>,
+
     /// Rules, content and output options.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -185,3 +185,27 @@ fn the_hooks_file_declares_both_hooks_running_the_staged_scan() {
         assert!(text.contains(needle), ".pre-commit-hooks.yaml lacks {needle:?}");
     }
 }
+
+#[test]
+fn scan_diff_reports_only_work_tree_additions_since_a_base() {
+    let repo = GitRepo::new();
+    let base = repo.commit_file("old.env", leak_line(), "old leak");
+    let other = "sk-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    repo.tree.write("old.env", format!("{}DEEPSEEK_NEW={other}\n", leak_line()));
+    repo.tree.write("untracked/new.py", format!("deepseek = '{other}'\n"));
+    let output = keyhound()
+        .current_dir(repo.path())
+        .args(["scan", ".", "--diff", &base, "--no-config", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut places: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}:{}", f["path"].as_str().unwrap(), f["line"]))
+        .collect();
+    places.sort();
+    assert_eq!(places, ["old.env:2", "untracked/new.py:1"], "not the committed line 1");
+    keyhound().current_dir(repo.path()).args(["scan", ".", "--diff", "no-such-ref"]).assert().code(2);
+}

@@ -1,7 +1,8 @@
-//! The staged changes of the commit being made: the index against HEAD (or
-//! against nothing, for the first commit). Only what the commit adds counts:
-//! each staged file is scanned whole (so multi-line secrets and columns are
-//! right), and findings are kept when they touch an added line.
+//! Changes rather than whole trees: the staged changes of the commit being
+//! made (the index against HEAD, or against nothing for a first commit), or a
+//! work tree's changes since a base commit (`scan --diff BASE`). Only what is
+//! added counts: each changed file is scanned whole (so multi-line secrets
+//! and columns are right), and findings are kept when they touch an added line.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -23,16 +24,54 @@ pub fn scan_staged(repo: &Repository, worker: &mut Worker<'_>) -> Result<(), Git
         Err(err) => return Err(GitError::Read { doing: "reading HEAD", source: err }),
     };
     let index = repo.index().map_err(GitError::read("reading the index"))?;
+    let diff = repo
+        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut diff_options()))
+        .map_err(GitError::read("diffing the index against HEAD"))?;
+    scan_diff(repo, diff, NewSide::Index, worker)
+}
+
+/// Scans what the work tree (staged or not, untracked files included) adds
+/// relative to `base`, a commit or ref.
+pub fn scan_workdir_since(repo: &Repository, base: &str, worker: &mut Worker<'_>) -> Result<(), GitError> {
+    let base_tree = repo
+        .revparse_single(base)
+        .and_then(|object| object.peel_to_tree())
+        .map_err(|err| GitError::BadRevision { what: "--diff", spec: base.into(), message: err.message().into() })?;
+    let mut options = diff_options();
+    options.include_untracked(true).recurse_untracked_dirs(true).show_untracked_content(true);
+    let diff = repo
+        .diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut options))
+        .map_err(GitError::read("diffing the work tree against the base"))?;
+    scan_diff(repo, diff, NewSide::WorkTree, worker)
+}
+
+/// Where the new side of a diff lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewSide {
+    /// Blobs in the object database (the index).
+    Index,
+    /// Files in the work tree (not necessarily hashed into objects).
+    WorkTree,
+}
+
+fn diff_options() -> DiffOptions {
     let mut options = DiffOptions::new();
     options.context_lines(0).ignore_submodules(true).include_typechange(true);
-    let mut diff = repo
-        .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut options))
-        .map_err(GitError::read("diffing the index against HEAD"))?;
+    options
+}
+
+/// Scans the new side of each changed file, keeping findings on added lines.
+fn scan_diff(
+    repo: &Repository,
+    mut diff: git2::Diff<'_>,
+    side: NewSide,
+    worker: &mut Worker<'_>,
+) -> Result<(), GitError> {
     diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(false)))
         .map_err(GitError::read("detecting renames"))?;
 
     for (index, delta) in diff.deltas().enumerate() {
-        if matches!(delta.status(), Delta::Deleted | Delta::Unmodified | Delta::Ignored | Delta::Untracked) {
+        if matches!(delta.status(), Delta::Deleted | Delta::Unmodified | Delta::Ignored) {
             continue;
         }
         let new_file = delta.new_file();
@@ -49,21 +88,27 @@ pub fn scan_staged(repo: &Repository, worker: &mut Worker<'_>) -> Result<(), Git
         if added.as_ref().is_some_and(HashSet::is_empty) {
             continue;
         }
-        let blob = match repo.find_blob(new_file.id()) {
-            Ok(blob) => blob,
-            Err(err) => {
-                worker.results.stats.skip(path, SkipReason::MissingObject, Some(err.message().to_string()));
+        let content = if side == NewSide::WorkTree {
+            let full = repo.workdir().unwrap_or(repo.path()).join(&path);
+            std::fs::read(&full).map_err(|err| err.to_string())
+        } else {
+            repo.find_blob(new_file.id()).map(|blob| blob.content().to_vec()).map_err(|err| err.message().to_string())
+        };
+        let content = match content {
+            Ok(content) => content,
+            Err(detail) => {
+                worker.results.stats.skip(path, SkipReason::Unreadable, Some(detail));
                 continue;
             }
         };
         let max_size = worker.content().max_size;
-        if blob.size() as u64 > max_size {
-            let detail = format!("{} bytes; the limit is --max-file-size {max_size}", blob.size());
+        if content.len() as u64 > max_size {
+            let detail = format!("{} bytes; the limit is --max-file-size {max_size}", content.len());
             worker.results.stats.skip(path, SkipReason::TooLarge, Some(detail));
             continue;
         }
         let before = worker.results.findings.len();
-        worker.scan_content(blob.content(), &Origin::File(PathBuf::from(&path)));
+        worker.scan_content(&content, &Origin::File(PathBuf::from(&path)));
         if let Some(added) = added {
             let mut position = 0;
             worker.results.findings.retain(|finding| {
