@@ -217,6 +217,10 @@ pub struct CommonArgs {
     #[arg(long)]
     pub show_secrets: bool,
 
+    /// Show this percentage (0-100) of each secret instead of the default short prefix.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100), conflicts_with = "show_secrets")]
+    pub redact: Option<u8>,
+
     /// Exit code to use when findings are reported.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

@@ -304,37 +304,63 @@ pub struct Finding {
     pub verification: Option<crate::verify::Verification>,
 }
 
+/// How much of a secret output shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Redaction {
+    /// Everything masked but a short prefix (at most 4 characters, a quarter of the secret).
+    #[default]
+    Prefix,
+    /// This percentage of the secret's characters kept (`--redact N`), the rest masked.
+    Percent(u8),
+    /// The whole secret (`--show-secrets`).
+    None,
+}
+
+impl Redaction {
+    /// Applies the policy to a secret.
+    pub fn apply(self, secret: &str) -> String {
+        match self {
+            Redaction::None => secret.to_string(),
+            Redaction::Prefix => redact(secret),
+            Redaction::Percent(percent) => {
+                let total = secret.chars().count();
+                let keep = total * usize::from(percent.min(100)) / 100;
+                if keep >= total {
+                    return secret.to_string();
+                }
+                let prefix: String = secret.chars().take(keep).collect();
+                format!("{prefix}*****")
+            }
+        }
+    }
+}
+
 impl Finding {
-    /// The text of `matched` with the secret inside it redacted (or not, when
-    /// `show_secrets` is set).
-    pub fn match_text(&self, show_secrets: bool) -> String {
-        self.redact_within(&self.matched, show_secrets)
+    /// The text of `matched` with the secret inside it redacted by `redaction`.
+    pub fn match_text(&self, redaction: Redaction) -> String {
+        self.redact_within(&self.matched, redaction)
     }
 
-    /// The line around the secret, with the secret redacted unless `show_secrets`.
-    pub fn line_text(&self, show_secrets: bool) -> String {
-        self.redact_within(&self.line, show_secrets)
+    /// The line around the secret, with the secret redacted by `redaction`.
+    pub fn line_text(&self, redaction: Redaction) -> String {
+        self.redact_within(&self.line, redaction)
     }
 
-    fn redact_within(&self, text: &Secret, show_secrets: bool) -> String {
+    fn redact_within(&self, text: &Secret, redaction: Redaction) -> String {
         let text = text.expose();
-        if show_secrets {
+        if redaction == Redaction::None {
             return text.to_string();
         }
         let secret = self.secret.expose();
         if secret.is_empty() || !text.contains(secret) {
-            return redact(text);
+            return redaction.apply(text);
         }
-        text.replace(secret, &self.secret.redacted())
+        text.replace(secret, &redaction.apply(secret))
     }
 
-    /// The secret text to print under the given policy.
-    pub fn secret_text(&self, show_secrets: bool) -> String {
-        if show_secrets {
-            self.secret.expose().to_string()
-        } else {
-            self.secret.redacted()
-        }
+    /// The secret as `redaction` allows it to be printed.
+    pub fn secret_text(&self, redaction: Redaction) -> String {
+        redaction.apply(self.secret.expose())
     }
 }
 
@@ -383,8 +409,11 @@ mod tests {
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
             verification: None,
         };
-        assert_eq!(finding.match_text(false), "KEY=\"abcd*****\"");
-        assert_eq!(finding.match_text(true), "KEY=\"abcdefghijklmnop\"");
-        assert_eq!(finding.line_text(false), "  KEY=\"abcd*****\" # x");
+        assert_eq!(finding.match_text(Redaction::Prefix), "KEY=\"abcd*****\"");
+        assert_eq!(finding.match_text(Redaction::None), "KEY=\"abcdefghijklmnop\"");
+        assert_eq!(finding.line_text(Redaction::Prefix), "  KEY=\"abcd*****\" # x");
+        assert_eq!(finding.secret_text(Redaction::Percent(50)), "abcdefgh*****");
+        assert_eq!(finding.secret_text(Redaction::Percent(0)), "*****");
+        assert_eq!(finding.secret_text(Redaction::Percent(100)), "abcdefghijklmnop");
     }
 }

@@ -15,6 +15,7 @@ use crate::baseline::{Baseline, Suppressions};
 use crate::cli::{ColorChoice, CommonArgs, FailOn, VerifyArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
+use crate::finding::Redaction;
 use crate::report::{write_report, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
 use crate::source::ScanResults;
@@ -89,7 +90,12 @@ impl Session {
             eprintln!("keyhound: warning: rule `{rule_id}` was skipped: its regex does not compile: {problem}");
         }
         let color = use_color(common.color, common.output.is_none());
-        let render = RenderOptions { show_secrets: common.show_secrets, color };
+        let redaction = match (common.show_secrets, common.redact) {
+            (true, _) => Redaction::None,
+            (false, Some(percent)) => Redaction::Percent(percent),
+            (false, None) => Redaction::Prefix,
+        };
+        let render = RenderOptions { redaction, color };
         let report = Report { findings: &results.findings, stats: &results.stats, rules: self.scanner.rules() };
         let destination =
             common.output.as_ref().map_or("standard output".to_string(), |path| path.display().to_string());

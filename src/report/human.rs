@@ -57,7 +57,7 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
         let details: Vec<String> = verification.details.iter().map(|(name, value)| format!("{name}={value}")).collect();
         writeln!(out, "    provider says: {}", details.join(", "))?;
     }
-    let line = finding.line_text(options.show_secrets);
+    let line = finding.line_text(options.redaction);
     let matched = shorten(line.trim(), 160);
     writeln!(out, "    {matched}")?;
     if let Some(commit) = finding.origin.commit() {

@@ -15,7 +15,7 @@ pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -
     for finding in report.findings {
         let path = finding.origin.display_path();
         let name = format!("{} at {path}:{}", finding.rule_id, finding.location.line);
-        let message = format!("{} found: {}", finding.description, finding.secret_text(options.show_secrets));
+        let message = format!("{} found: {}", finding.description, finding.secret_text(options.redaction));
         writeln!(out, r#"    <testcase classname="{}" name="{}">"#, escape(&path), escape(&name))?;
         writeln!(out, r#"      <failure type="{}" message="{}">"#, escape(&finding.rule_id), escape(&message))?;
         let mut details = format!(
@@ -24,7 +24,7 @@ pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -
             finding.location.column,
             finding.confidence,
             finding.fingerprint,
-            finding.match_text(options.show_secrets)
+            finding.match_text(options.redaction)
         );
         if let Some(commit) = finding.origin.commit() {
             details.push_str(&format!(

@@ -47,8 +47,8 @@ pub struct Report<'a> {
 /// How to render.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
-    /// Print secrets in full.
-    pub show_secrets: bool,
+    /// How much of each secret to print.
+    pub redaction: crate::finding::Redaction,
     /// Use ANSI colours (human format only).
     pub color: bool,
 }

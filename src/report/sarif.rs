@@ -100,7 +100,7 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
         .start_column(location.column as i64)
         .end_line(location.end_line as i64)
         .end_column(location.end_column as i64 + 1)
-        .snippet(serde_sarif::sarif::ArtifactContent::builder().text(finding.match_text(options.show_secrets)).build())
+        .snippet(serde_sarif::sarif::ArtifactContent::builder().text(finding.match_text(options.redaction)).build())
         .build();
     let artifact = ArtifactLocation::builder().uri(uri(&finding.origin.display_path())).build();
     let physical = PhysicalLocation::builder().artifact_location(artifact).region(region).build();
@@ -122,7 +122,7 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
     let message = format!(
         "{} found: {} ({} confidence)",
         finding.description,
-        finding.secret_text(options.show_secrets),
+        finding.secret_text(options.redaction),
         finding.confidence
     );
     SarifResult::builder()

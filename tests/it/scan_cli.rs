@@ -99,3 +99,12 @@ fn junit_has_one_failing_test_case_per_finding() {
     assert_eq!(text.matches("<testcase ").count(), 1);
     assert!(text.contains(r#"<testsuites name="keyhound" tests="1" failures="1""#), "{text}");
 }
+
+#[test]
+fn redact_keeps_the_chosen_share_of_the_secret() {
+    let tree = leaky_tree();
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout_of(&tree, &[".", "--format", "json", "--redact", "50"])).unwrap();
+    assert_eq!(report["findings"][0]["secret"], format!("{}*****", &TOKEN[..TOKEN.len() / 2]));
+    keyhound().current_dir(tree.path()).args(["scan", ".", "--redact", "101"]).assert().code(2);
+}
