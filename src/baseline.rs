@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
@@ -131,9 +132,22 @@ fn paths_agree(a: &str, b: &str) -> bool {
     long == short || long.ends_with(&format!("/{short}"))
 }
 
+/// A detect-secrets `.secrets.baseline` (the parts keyhound uses).
+#[derive(Debug, Deserialize)]
+struct DetectSecretsBaseline {
+    results: std::collections::BTreeMap<String, Vec<DetectSecretsResult>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DetectSecretsResult {
+    hashed_secret: String,
+}
+
 /// Everything that suppresses findings in one run.
 #[derive(Debug, Default)]
 pub struct Suppressions {
+    /// detect-secrets entries: (path, SHA-1 of the secret).
+    sha1_secrets: HashSet<(String, String)>,
     fingerprints: HashSet<String>,
     secrets: Vec<(String, String, String)>,
     locations: HashSet<(String, String, usize)>,
@@ -141,6 +155,22 @@ pub struct Suppressions {
 }
 
 impl Suppressions {
+    /// Adds the entries of a baseline file: keyhound's own, or a detect-secrets
+    /// `.secrets.baseline` (matched by path and the SHA-1 of the secret it stores).
+    pub fn add_baseline_file(&mut self, path: &Path) -> Result<(), BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io { path: path.into(), source })?;
+        if let Ok(detect_secrets) = serde_json::from_str::<DetectSecretsBaseline>(&text) {
+            for (file, results) in detect_secrets.results {
+                for result in results {
+                    self.sha1_secrets.insert((file.clone(), result.hashed_secret.to_ascii_lowercase()));
+                }
+            }
+            return Ok(());
+        }
+        self.add_baseline(&Baseline::load(path)?);
+        Ok(())
+    }
+
     /// Adds a baseline's entries.
     pub fn add_baseline(&mut self, baseline: &Baseline) {
         for entry in &baseline.entries {
@@ -206,6 +236,13 @@ impl Suppressions {
                 return true;
             }
         }
+        if !self.sha1_secrets.is_empty() {
+            let digest = Sha1::digest(finding.secret.expose().as_bytes());
+            let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            if self.sha1_secrets.iter().any(|(p, h)| h == &hash && paths_agree(p, &path)) {
+                return true;
+            }
+        }
         if self.secrets.is_empty() {
             return false;
         }
@@ -260,6 +297,22 @@ mod tests {
         suppressions.add_ignore_text("config/.env:r:7\n");
         assert!(suppressions.suppresses(&target));
         assert!(!suppressions.suppresses(&finding("config/.env", 8, "v")));
+    }
+
+    #[test]
+    fn a_detect_secrets_baseline_is_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".secrets.baseline");
+        // sha1("s3cr3t-value")
+        let sha1: String = Sha1::digest(b"s3cr3t-value").iter().map(|b| format!("{b:02x}")).collect();
+        let text = format!(
+            r#"{{"version": "1.5.0", "plugins_used": [], "filters_used": [], "results": {{"src/a.py": [{{"type": "Secret Keyword", "filename": "src/a.py", "hashed_secret": "{sha1}", "is_verified": false, "line_number": 3}}]}}, "generated_at": "2024-01-01T00:00:00Z"}}"#
+        );
+        std::fs::write(&file, text).unwrap();
+        let mut suppressions = Suppressions::default();
+        suppressions.add_baseline_file(&file).unwrap();
+        assert!(suppressions.suppresses(&finding("src/a.py", 9, "s3cr3t-value")));
+        assert!(!suppressions.suppresses(&finding("src/a.py", 3, "other-value")));
     }
 
     #[test]

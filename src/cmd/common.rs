@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use std::collections::BTreeMap;
 
-use crate::baseline::{Baseline, Suppressions};
+use crate::baseline::Suppressions;
 use crate::cli::{ColorChoice, CommonArgs, FailOn, VerifyArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
@@ -56,8 +56,7 @@ impl Session {
         let scanner = Scanner::new(rules).context("building the scanner")?;
         let mut suppressions = Suppressions::default();
         if let Some(path) = &common.baseline {
-            let baseline = Baseline::load(path).map_err(|err| CmdError::Usage(err.to_string()))?;
-            suppressions.add_baseline(&baseline);
+            suppressions.add_baseline_file(path).map_err(|err| CmdError::Usage(err.to_string()))?;
         }
         for root in roots {
             let dir = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new(".")) };
