@@ -8,6 +8,7 @@ mod doctor;
 mod git_history;
 mod git_hooks;
 mod mock_provider;
+mod readme_ci;
 mod rule_examples;
 mod sarif_schema;
 mod scan_cli;
