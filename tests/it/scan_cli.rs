@@ -81,23 +81,33 @@ fn help_explains_the_commands_and_exit_codes() {
 }
 
 #[test]
-fn csv_has_a_header_and_one_row_per_finding() {
+fn csv_has_a_header_and_one_correctly_quoted_row_per_finding() {
     let tree = leaky_tree();
+    tree.write("odd, \"name\".txt", format!("x = '{TOKEN}'\n"));
     let text = stdout_of(&tree, &[".", "--format", "csv"]);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(&reader.headers().unwrap()[0], "rule_id");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
     assert_eq!((&rows[0][2], &rows[0][3]), ("config/settings.py", "3"));
+    assert_eq!(&rows[1][2], "odd, \"name\".txt", "commas and quotes survive quoting");
 }
 
 #[test]
-fn junit_has_one_failing_test_case_per_finding() {
+fn junit_is_valid_xml_with_one_failing_test_case_per_finding() {
     let tree = leaky_tree();
+    tree.write("a<b>&c.py", format!("x = '{TOKEN}'\n"));
     let text = stdout_of(&tree, &[".", "--format", "junit"]);
-    assert!(text.starts_with("<?xml"));
-    assert_eq!(text.matches("<testcase ").count(), 1);
-    assert!(text.contains(r#"<testsuites name="keyhound" tests="1" failures="1""#), "{text}");
+    let document = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let root = document.root_element();
+    assert_eq!(
+        (root.tag_name().name(), root.attribute("tests"), root.attribute("failures")),
+        ("testsuites", Some("2"), Some("2"))
+    );
+    let cases: Vec<_> = document.descendants().filter(|node| node.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 2);
+    assert_eq!(cases[0].attribute("classname"), Some("a<b>&c.py"));
+    assert!(cases.iter().all(|case| case.children().any(|child| child.has_tag_name("failure"))));
 }
 
 #[test]
