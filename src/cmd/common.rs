@@ -94,6 +94,7 @@ impl Session {
             (false, Some(percent)) => Redaction::Percent(percent),
             (false, None) => Redaction::Prefix,
         };
+        crate::report::mask::mask_secrets(&mut results.findings, redaction);
         let render = RenderOptions { redaction, color };
         let report = Report { findings: &results.findings, stats: &results.stats, rules: self.scanner.rules() };
         let destination =

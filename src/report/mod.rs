@@ -5,6 +5,7 @@ pub mod csv;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod mask;
 pub mod read;
 pub mod sarif;
 

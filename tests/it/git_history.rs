@@ -13,8 +13,10 @@ fn scan_git(repo: &GitRepo, args: &[&str]) -> (i32, Value) {
         .args(args)
         .output()
         .unwrap();
-    let report = serde_json::from_slice(&output.stdout)
+    let report: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stderr)));
+    // No secret in any field, commit messages included.
+    assert!(!report.to_string().contains(DEEPSEEK_KEY), "a secret leaked into the report: {report:#}");
     (output.status.code().unwrap(), report)
 }
 

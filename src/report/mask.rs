@@ -1,0 +1,128 @@
+//! Masking every found secret wherever it shows up in a report: a line can
+//! hold two keys, and a commit message can hold a key that other findings of
+//! the same commit would otherwise print in full.
+
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+
+use crate::finding::{CommitInfo, Finding, Origin, Redaction, Secret};
+
+/// Shortest secret masked in other findings' texts (shorter ones would hit
+/// ordinary words).
+const MIN_MASKED_LEN: usize = 8;
+
+/// Replaces every found secret in the findings' line, match and commit texts
+/// with its redacted form (nothing changes with [`Redaction::None`]).
+pub fn mask_secrets(findings: &mut [Finding], redaction: Redaction) {
+    if redaction == Redaction::None {
+        return;
+    }
+    let mut secrets: Vec<String> = findings
+        .iter()
+        .map(|finding| finding.secret.expose().to_string())
+        .filter(|secret| secret.len() >= MIN_MASKED_LEN)
+        .collect();
+    secrets.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    secrets.dedup();
+    if secrets.is_empty() {
+        return;
+    }
+    let Ok(automaton) =
+        aho_corasick::AhoCorasickBuilder::new().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&secrets)
+    else {
+        return;
+    };
+    let replacements: Vec<String> = secrets.iter().map(|secret| redaction.apply(secret)).collect();
+    let mask =
+        |text: &str| -> Option<String> { automaton.is_match(text).then(|| automaton.replace_all(text, &replacements)) };
+    for finding in findings.iter_mut() {
+        let own = finding.secret.expose().to_string();
+        // The finding's own secret stays, so that its redaction follows the usual path.
+        let keep_own = |text: &str| -> Option<String> {
+            let masked = mask(text)?;
+            Some(masked.replace(&redaction.apply(&own), &own))
+        };
+        if let Some(line) = keep_own(finding.line.expose()) {
+            finding.line = Secret::new(line);
+        }
+        if let Some(matched) = keep_own(finding.matched.expose()) {
+            finding.matched = Secret::new(matched);
+        }
+        mask_commit(&mut finding.origin, &mask);
+    }
+}
+
+fn mask_commit(origin: &mut Origin, mask: &dyn Fn(&str) -> Option<String>) {
+    let masked = |commit: &Arc<CommitInfo>| -> Option<Arc<CommitInfo>> {
+        let summary = mask(&commit.summary)?;
+        Some(Arc::new(CommitInfo { summary, ..(**commit).clone() }))
+    };
+    match origin {
+        Origin::GitBlob(blob) => {
+            let blob = Arc::make_mut(blob);
+            if let Some(commit) = masked(&blob.first.commit) {
+                blob.first.commit = commit;
+            }
+            for occurrence in &mut blob.also {
+                if let Some(commit) = masked(&occurrence.commit) {
+                    occurrence.commit = commit;
+                }
+            }
+        }
+        Origin::CommitMessage(commit) => {
+            if let Some(masked) = masked(commit) {
+                *commit = masked;
+            }
+        }
+        Origin::ArchiveMember { archive, .. } => mask_commit(archive, mask),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Confidence, Fingerprint, Location};
+
+    fn finding(secret: &str, line: &str, origin: Origin) -> Finding {
+        Finding {
+            rule_id: "r".into(),
+            description: "d".into(),
+            origin,
+            location: Location { line: 1, column: 1, end_line: 1, end_column: 1, offset: 0, in_binary: false },
+            secret: Secret::new(secret),
+            matched: Secret::new(secret),
+            line: Secret::new(line),
+            entropy: 4.0,
+            confidence: Confidence::High,
+            tags: vec![],
+            fingerprint: Fingerprint::compute("r", "p", secret),
+            verification: None,
+        }
+    }
+
+    #[test]
+    fn a_second_secret_on_the_line_and_a_key_in_a_commit_message_are_masked() {
+        let commit = Arc::new(CommitInfo {
+            id: "abc".into(),
+            author: "a".into(),
+            email: "e".into(),
+            date: "d".into(),
+            summary: "oops AKIAQYLPMN5HHHFPZAM2".into(),
+        });
+        let line = "KEY=AKIAQYLPMN5HHHFPZAM2 SECRET=Zq8Hn3KfP2xLwT7mR4vY9cB1sJ6dG0aa";
+        let mut findings = vec![
+            finding("AKIAQYLPMN5HHHFPZAM2", line, Origin::CommitMessage(commit.clone())),
+            finding("Zq8Hn3KfP2xLwT7mR4vY9cB1sJ6dG0aa", line, Origin::Stdin),
+        ];
+        mask_secrets(&mut findings, Redaction::Prefix);
+        assert_eq!(findings[1].line_text(Redaction::Prefix), "KEY=AKIA***** SECRET=Zq8H*****");
+        assert_eq!(findings[0].line_text(Redaction::Prefix), "KEY=AKIA***** SECRET=Zq8H*****");
+        let Origin::CommitMessage(masked) = &findings[0].origin else { panic!() };
+        assert_eq!(masked.summary, "oops AKIA*****");
+        let mut shown = vec![finding("AKIAQYLPMN5HHHFPZAM2", line, Origin::CommitMessage(commit))];
+        mask_secrets(&mut shown, Redaction::None);
+        assert_eq!(shown[0].line.expose(), line, "--show-secrets shows everything");
+    }
+}
