@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
-
 use crate::finding::{CommitInfo, Finding, Origin, Redaction, Secret};
 
 /// Shortest secret masked in other findings' texts (shorter ones would hit
