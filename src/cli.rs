@@ -225,6 +225,11 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
 
+    /// Exit 3 when some file or git object could not be read (the scan is incomplete),
+    /// even if nothing was found.
+    #[arg(long)]
+    pub fail_on_incomplete: bool,
+
     /// Worker threads (default: one per CPU core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,

@@ -5,6 +5,8 @@
 //! matches using the [`rules`], matches become [`finding::Finding`]s, and
 //! [`report`] writes them in the chosen format.
 
+#![forbid(unsafe_code)]
+
 pub mod baseline;
 pub mod cli;
 pub mod cmd;

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! The `keyhound` binary: parse arguments, run, exit with the outcome's code.
 
 use std::process::ExitCode;

@@ -23,7 +23,7 @@ use crate::stats::ScanStats;
 use crate::verify::runner::{verify_findings, VerifyOptions};
 use crate::verify::Status;
 
-use super::{CmdError, EXIT_CLEAN};
+use super::{CmdError, EXIT_CLEAN, EXIT_SCAN_ERROR};
 
 /// A scan in progress: where the report goes and the engine.
 pub struct Session {
@@ -105,6 +105,11 @@ impl Session {
         }
         if !common.quiet {
             print_summary(&results, self.started.elapsed(), common, hint);
+        }
+        let incomplete = results.stats.skipped.iter().any(|(reason, count)| reason.is_warning() && *count > 0);
+        if common.fail_on_incomplete && incomplete {
+            eprintln!("keyhound: the scan is incomplete (see the warnings above): exit {EXIT_SCAN_ERROR}");
+            return Ok(EXIT_SCAN_ERROR);
         }
         let failing = match common.verify.fail_on {
             FailOn::Any => !results.findings.is_empty(),

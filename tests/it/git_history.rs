@@ -179,6 +179,12 @@ fn a_missing_object_is_a_warning_and_a_count_and_the_scan_goes_on() {
     assert_eq!(output.status.code(), Some(1), "the other secret is still reported");
     assert_eq!(report["stats"]["skipped"]["missing_object"], 1);
     assert!(String::from_utf8_lossy(&output.stderr).contains("warning: could not scan lost.txt"));
+    let strict = keyhound()
+        .current_dir(repo.path())
+        .args(["git", ".", "--no-config", "--fail-on-incomplete", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(3), "incomplete is its own exit code");
 }
 
 #[test]
