@@ -1,6 +1,7 @@
 //! keyhound's integration tests: one test binary (see STYLE.md), one module
 //! per area.
 
+mod accuracy;
 mod baseline;
 mod common;
 mod config_compat;
