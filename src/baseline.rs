@@ -256,23 +256,10 @@ impl Suppressions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Confidence, Fingerprint, Location, Origin, Secret};
+    use crate::finding::Origin;
 
     fn finding(path: &str, line: usize, secret: &str) -> Finding {
-        Finding {
-            rule_id: "r".into(),
-            description: "d".into(),
-            origin: Origin::File(path.into()),
-            location: Location { line, column: 1, end_line: line, end_column: 1, offset: 0, in_binary: false },
-            secret: Secret::new(secret),
-            matched: Secret::new(secret),
-            line: Secret::new(secret),
-            entropy: 4.0,
-            confidence: Confidence::High,
-            tags: vec![],
-            fingerprint: Fingerprint::compute("r", path, secret),
-            verification: None,
-        }
+        Finding::sample("r", secret, Origin::File(path.into()), line)
     }
 
     #[test]

@@ -365,6 +365,28 @@ impl Finding {
 }
 
 #[cfg(test)]
+impl Finding {
+    /// A high-confidence finding of `secret` by `rule_id` at line `line` of `origin`, for unit tests.
+    pub(crate) fn sample(rule_id: &str, secret: &str, origin: Origin, line: usize) -> Finding {
+        let path = origin.display_path();
+        Finding {
+            rule_id: rule_id.into(),
+            description: rule_id.into(),
+            fingerprint: Fingerprint::compute(rule_id, &path, secret),
+            origin,
+            location: Location { line, column: 1, end_line: line, end_column: 1, offset: 0, in_binary: false },
+            secret: Secret::new(secret),
+            matched: Secret::new(secret),
+            line: Secret::new(secret),
+            entropy: 4.0,
+            confidence: Confidence::High,
+            tags: vec![],
+            verification: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -81,23 +81,9 @@ fn mask_commit(origin: &mut Origin, mask: &dyn Fn(&str) -> Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Confidence, Fingerprint, Location};
 
     fn finding(secret: &str, line: &str, origin: Origin) -> Finding {
-        Finding {
-            rule_id: "r".into(),
-            description: "d".into(),
-            origin,
-            location: Location { line: 1, column: 1, end_line: 1, end_column: 1, offset: 0, in_binary: false },
-            secret: Secret::new(secret),
-            matched: Secret::new(secret),
-            line: Secret::new(line),
-            entropy: 4.0,
-            confidence: Confidence::High,
-            tags: vec![],
-            fingerprint: Fingerprint::compute("r", "p", secret),
-            verification: None,
-        }
+        Finding { line: Secret::new(line), ..Finding::sample("r", secret, origin, 1) }
     }
 
     #[test]

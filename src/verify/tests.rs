@@ -12,7 +12,7 @@ use indicatif::ProgressBar;
 
 use super::runner::{verify_findings, VerifyOptions};
 use super::Status;
-use crate::finding::{Confidence, Finding, Fingerprint, Location, Origin, Secret};
+use crate::finding::{Finding, Origin};
 use crate::rules::RuleSet;
 
 /// A scripted local server: answers in order (the last repeats), counts requests.
@@ -67,20 +67,7 @@ impl Drop for Mock {
 }
 
 fn finding(rule: &str, secret: &str, path: &str) -> Finding {
-    Finding {
-        rule_id: rule.into(),
-        description: rule.into(),
-        origin: Origin::File(path.into()),
-        location: Location { line: 1, column: 1, end_line: 1, end_column: 1, offset: 0, in_binary: false },
-        secret: Secret::new(secret),
-        matched: Secret::new(secret),
-        line: Secret::new(secret),
-        entropy: 4.0,
-        confidence: Confidence::High,
-        tags: vec![],
-        fingerprint: Fingerprint::compute(rule, path, secret),
-        verification: None,
-    }
+    Finding::sample(rule, secret, Origin::File(path.into()), 1)
 }
 
 /// The findings one verifiable rule needs: its own, plus companions.
