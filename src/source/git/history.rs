@@ -246,11 +246,15 @@ fn boundary_commits(repo: &Repository, commits: &[Oid], selected: &HashSet<Oid>)
 
 fn collect_tag_messages(repo: &Repository, history: &mut History) {
     let mut tags = Vec::new();
-    let _ = repo.tag_foreach(|oid, name| {
+    let listed = repo.tag_foreach(|oid, name| {
         tags.push((oid, lossy(name).trim_start_matches("refs/tags/").to_string()));
         true
     });
+    if let Err(err) = listed {
+        history.problems.push(Problem { what: "tag list".into(), detail: err.message().to_string() });
+    }
     for (oid, name) in tags {
+        // Lightweight tags name a commit, not a tag object: they have no message.
         if let Ok(tag) = repo.find_tag(oid) {
             history.tag_messages.push((name, tag.message_bytes().map(lossy).unwrap_or_default()));
         }
