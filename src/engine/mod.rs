@@ -67,6 +67,8 @@ pub struct Scratch {
     windows: Vec<Range<usize>>,
     /// Secrets matched by non-fallback rules' regexes, reported or not.
     claimed: Vec<Range<usize>>,
+    /// Capture slots per rule, allocated once per thread on the rule's first match attempt.
+    locations: Vec<Option<regex::bytes::CaptureLocations>>,
 }
 
 /// The compiled engine.
@@ -110,6 +112,7 @@ impl Scanner {
             context_seen: vec![false; count],
             windows: Vec::new(),
             claimed: Vec::new(),
+            locations: vec![None; count],
         }
     }
 
@@ -258,7 +261,7 @@ impl Scanner {
             _ => rule.confidence,
         };
         let windows = std::mem::take(&mut scratch.windows);
-        let mut locations = regex.capture_locations();
+        let mut locations = scratch.locations[index].take().unwrap_or_else(|| regex.capture_locations());
         for window in &windows {
             let haystack = &input.bytes[window.clone()];
             let mut at = 0;
@@ -291,6 +294,7 @@ impl Scanner {
             }
         }
         scratch.windows = windows;
+        scratch.locations[index] = Some(locations);
     }
 
     /// Applies checksum, entropy, inline allow and allowlists to one candidate.
