@@ -53,6 +53,11 @@ impl Secret {
     pub fn redacted(&self) -> String {
         redact(&self.0)
     }
+
+    /// Whether this value is itself a redacted form (read back from a redacted report).
+    pub fn is_redacted(&self) -> bool {
+        self.0.ends_with("*****")
+    }
 }
 
 /// Redacts `value` the way [`Secret::redacted`] does.

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod engine;
 pub mod finding;
 pub mod report;
+pub mod rotate;
 pub mod rules;
 pub mod source;
 pub mod stats;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 
 use crate::baseline::Suppressions;
-use crate::cli::{ColorChoice, CommonArgs, FailOn, VerifyArgs};
+use crate::cli::{ColorChoice, CommonArgs, FailOn, ProviderArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
 use crate::finding::Redaction;
@@ -73,11 +73,25 @@ impl Session {
             results.stats.suppressed += (before - results.findings.len()) as u64;
         }
         results.sort();
-        if common.verify.enabled() || self.always_verify {
-            let options = verify_options(&common.verify, self.scanner.rules());
+        let mut rotation_failed = false;
+        if common.verify.enabled() || self.always_verify || common.rotate {
+            let options = verify_options(&common.verify.provider, self.scanner.rules());
             let progress = progress_bar(common, "{spinner} verifying {pos}/{len} secrets {wide_bar} {eta}");
             verify_findings(&mut results.findings, self.scanner.rules(), &options, &progress);
             progress.finish_and_clear();
+            if common.rotate {
+                let options = super::rotate::rotate_options(
+                    &common.rotation,
+                    &common.verify.provider,
+                    self.scanner.rules(),
+                    false,
+                )?;
+                eprintln!("keyhound: rotation{}:", if options.apply { "" } else { " (dry run: add --yes to act)" });
+                let summary = crate::rotate::rotate_findings(&results.findings, self.scanner.rules(), &options)
+                    .context("rotating keys")?;
+                super::rotate::print_summary(&summary, &options);
+                rotation_failed = summary.failed > 0;
+            }
             if common.verify.only_live {
                 results.findings.retain(finding_is_live);
             }
@@ -111,6 +125,10 @@ impl Session {
             eprintln!("keyhound: the scan is incomplete (see the warnings above): exit {EXIT_SCAN_ERROR}");
             return Ok(EXIT_SCAN_ERROR);
         }
+        if rotation_failed {
+            eprintln!("keyhound: some rotations failed (see above and the audit log): exit {EXIT_SCAN_ERROR}");
+            return Ok(EXIT_SCAN_ERROR);
+        }
         let failing = match common.verify.fail_on {
             FailOn::Any => !results.findings.is_empty(),
             FailOn::Live => results.findings.iter().any(finding_is_live),
@@ -125,7 +143,7 @@ fn finding_is_live(finding: &crate::finding::Finding) -> bool {
 
 /// Verification options from the flags, with endpoint overrides from
 /// `KEYHOUND_ENDPOINT_<PROVIDER>` (the flags win).
-fn verify_options(args: &VerifyArgs, rules: &RuleSet) -> VerifyOptions {
+pub fn verify_options(args: &ProviderArgs, rules: &RuleSet) -> VerifyOptions {
     let mut endpoints = BTreeMap::new();
     for provider in rules.rules.iter().filter_map(|rule| rule.verify.as_ref()).map(|verify| &verify.provider) {
         let variable = format!("KEYHOUND_ENDPOINT_{}", provider.to_ascii_uppercase().replace('-', "_"));

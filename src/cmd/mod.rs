@@ -6,6 +6,7 @@ pub mod common;
 pub mod doctor;
 pub mod git;
 pub mod install_hook;
+pub mod rotate;
 pub mod rules;
 pub mod scan;
 pub mod staged;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Staged(args) => staged::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Rotate(args) => rotate::run(&args),
         Command::Baseline(command) => baseline::run(&command),
         Command::Doctor(args) => doctor::run(&args),
         Command::Rules(command) => rules::run(&command),

@@ -12,7 +12,13 @@ use super::CmdError;
 
 /// Verifies a saved report's findings and writes a new report.
 pub fn run(args: &VerifyReportArgs) -> Result<u8, CmdError> {
-    let findings = read_report(&args.report).map_err(CmdError::Usage)?;
+    let mut findings = read_report(&args.report).map_err(CmdError::Usage)?;
+    for finding in &mut findings {
+        // Verify again what the report already judged; only redacted secrets keep their note.
+        if !finding.secret.is_redacted() {
+            finding.verification = None;
+        }
+    }
     let mut session = Session::start(&args.common, &[PathBuf::from(".")])?;
     session.always_verify = true;
     let results = ScanResults { findings, ..ScanResults::default() };

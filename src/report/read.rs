@@ -1,11 +1,11 @@
-//! Reading keyhound's own JSON reports back (for `verify` and `baseline create --from`).
+//! Reading keyhound's own JSON reports back (for `verify`, `rotate` and `baseline create --from`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::finding::{Confidence, Finding, Fingerprint, Location, Origin, Secret};
-use crate::verify::Verification;
+use crate::verify::{Status, Verification};
 
 /// Reads the findings of a JSON report; the error names the file.
 pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
@@ -46,6 +46,29 @@ struct StoredFinding {
     tags: Vec<String>,
     #[serde(default)]
     fingerprint: Option<String>,
+    #[serde(default)]
+    verification: Option<StoredVerification>,
+}
+
+/// A finding's verification as the JSON report writes it.
+#[derive(Debug, Deserialize)]
+struct StoredVerification {
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    details: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl StoredVerification {
+    fn into_verification(self) -> Verification {
+        let status = match self.status.as_str() {
+            "live" => Status::Live,
+            "dead" => Status::Dead,
+            _ => Status::Unknown(self.reason.unwrap_or_else(|| "unknown".into())),
+        };
+        Verification { status, details: self.details }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,9 +101,11 @@ fn into_finding(stored: StoredFinding) -> Finding {
         confidence: stored.confidence,
         tags: stored.tags,
         fingerprint,
-        // A redacted secret cannot be checked; the runner leaves set results alone.
-        verification: redacted.then(|| {
-            Verification::unknown("the report holds a redacted secret: write it with --show-secrets to verify later")
-        }),
+        // A redacted secret cannot be checked again; the runner leaves set results alone.
+        verification: if redacted {
+            Some(Verification::unknown("the report holds a redacted secret: write it with --show-secrets to verify later"))
+        } else {
+            stored.verification.map(StoredVerification::into_verification)
+        },
     }
 }

@@ -281,8 +281,16 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         Some(verify) => Some(crate::verify::spec::Verifier::compile(verify).map_err(fail)?),
         None => None,
     };
+    let rotate = match spec.rotate {
+        Some(rotate) => Some(crate::rotate::action::Rotation {
+            action: crate::rotate::action::ActionKind::parse(&rotate.action).map_err(fail)?,
+            console: rotate.console,
+        }),
+        None => None,
+    };
     Ok(Rule {
         verify,
+        rotate,
         description: spec.description.unwrap_or_else(|| id.clone()),
         id,
         regex,

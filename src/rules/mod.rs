@@ -121,6 +121,8 @@ pub struct Rule {
     pub fallback: bool,
     /// How to verify the rule's secrets with the provider.
     pub verify: Option<crate::verify::spec::Verifier>,
+    /// How to revoke or rotate the rule's secrets.
+    pub rotate: Option<crate::rotate::action::Rotation>,
     /// Texts this rule must report.
     pub examples: Vec<String>,
     /// Texts this rule must not report.

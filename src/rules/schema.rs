@@ -107,6 +107,21 @@ pub struct RuleSpec {
     /// keyhound: how to ask the provider whether a found secret is live.
     #[serde(default)]
     pub verify: Option<VerifySpec>,
+    /// keyhound: how to revoke or rotate the rule's secrets when they are live.
+    #[serde(default)]
+    pub rotate: Option<RotateSpec>,
+}
+
+/// `[rules.rotate]`: which built-in rotation the rule's secrets get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSpec {
+    /// A built-in action: `github-revoke`, `gitlab-rotate`, `slack-revoke`, `aws-deactivate`,
+    /// `openai-delete`, `anthropic-deactivate`, `npm-delete`, `sendgrid-delete` or `guided`.
+    pub action: String,
+    /// The provider's console page for managing keys.
+    #[serde(default)]
+    pub console: Option<String>,
 }
 
 /// `[rules.verify]`: an HTTP request that tells live from dead keys.

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use super::http::Request;
 
 const BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
-const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+/// Content type of AWS query API requests.
+pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 const REGION: &str = "us-east-1";
 const SERVICE: &str = "sts";
 
@@ -27,6 +28,7 @@ pub fn get_caller_identity(base_url: &str, key_id: &str, secret: &str, amz_date:
         amz_date,
         region: REGION,
         service: SERVICE,
+        security_token: None,
     });
     Request {
         method: "POST".into(),
@@ -65,14 +67,19 @@ pub struct SignInput<'a> {
     pub region: &'a str,
     /// Service.
     pub service: &'a str,
+    /// Session token of temporary credentials (signed as `x-amz-security-token`).
+    pub security_token: Option<&'a str>,
 }
 
 /// The `Authorization` header value for a request.
 pub fn sign(input: &SignInput<'_>) -> String {
     let date = &input.amz_date[..8];
-    let signed_headers = "content-type;host;x-amz-date";
+    let (signed_headers, token_header) = match input.security_token {
+        Some(token) => ("content-type;host;x-amz-date;x-amz-security-token", format!("x-amz-security-token:{token}\n")),
+        None => ("content-type;host;x-amz-date", String::new()),
+    };
     let canonical_request = format!(
-        "{}\n{}\n{}\ncontent-type:{}\nhost:{}\nx-amz-date:{}\n\n{signed_headers}\n{}",
+        "{}\n{}\n{}\ncontent-type:{}\nhost:{}\nx-amz-date:{}\n{token_header}\n{signed_headers}\n{}",
         input.method,
         input.path,
         input.query,
@@ -134,6 +141,7 @@ mod tests {
             amz_date: "20150830T123600Z",
             region: "us-east-1",
             service: "iam",
+            security_token: None,
         });
         assert!(
             authorization.ends_with("Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"),

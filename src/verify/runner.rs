@@ -127,8 +127,25 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
     }
 }
 
+/// Verifies one secret of `rule` now (for rotation: is the old key dead yet,
+/// does the new one work). `companions` holds the same-file secrets the rule
+/// requires, by rule id.
+pub fn verify_secret(
+    rule: &Rule,
+    secret: &str,
+    companions: &BTreeMap<String, String>,
+    options: &VerifyOptions,
+    client: &Client,
+) -> Verification {
+    let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
+    let key = JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone() };
+    let base_url = options.endpoints.get(&verifier.provider).map_or(verifier.base_url.as_str(), String::as_str);
+    let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
+    verify_one(verifier, base_url, &key, client, options, deadline)
+}
+
 /// The nearest secret of each required rule in the same file as `findings[index]`.
-fn companions(findings: &[Finding], index: usize, requires: &[String]) -> Result<BTreeMap<String, String>, String> {
+pub fn companions(findings: &[Finding], index: usize, requires: &[String]) -> Result<BTreeMap<String, String>, String> {
     let finding = &findings[index];
     let mut found = BTreeMap::new();
     for rule in requires {

@@ -47,7 +47,19 @@ pub struct Seen {
     pub line: String,
     /// Headers, lowercase names.
     pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
 }
+
+impl Seen {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(header, _)| header == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// Decides each answer from the request (for providers with several endpoints and state).
+pub type Handler = Arc<dyn Fn(&Seen) -> Answer + Send + Sync>;
 
 /// The running mock; stops when dropped.
 pub struct MockProvider {
@@ -61,32 +73,42 @@ pub struct MockProvider {
 impl MockProvider {
     /// Serves `answers` in order (the last one repeats) for any path.
     pub fn start(answers: Vec<Answer>) -> Self {
+        let queue = Mutex::new(VecDeque::from(answers));
+        Self::with_handler(move |_| {
+            let mut queue = queue.lock().unwrap();
+            if queue.len() > 1 {
+                queue.pop_front().unwrap()
+            } else {
+                queue.front().unwrap().clone()
+            }
+        })
+    }
+
+    /// Answers each request with `handler(request)`.
+    pub fn with_handler(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Self {
+        let handler: Handler = Arc::new(handler);
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a local port"));
         let url = format!("http://{}", server.server_addr().to_ip().expect("an IP listener"));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let queue = Arc::new(Mutex::new(VecDeque::from(answers)));
         let handle = {
             let (server, seen) = (server.clone(), seen.clone());
             thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let (server_seen, queue) = (seen.clone(), queue.clone());
+                for mut request in server.incoming_requests() {
+                    let (server_seen, handler) = (seen.clone(), handler.clone());
                     thread::spawn(move || {
-                        server_seen.lock().unwrap().push(Seen {
+                        let mut body = String::new();
+                        let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                        let this = Seen {
                             line: format!("{} {}", request.method(), request.url()),
                             headers: request
                                 .headers()
                                 .iter()
                                 .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
                                 .collect(),
-                        });
-                        let answer = {
-                            let mut queue = queue.lock().unwrap();
-                            if queue.len() > 1 {
-                                queue.pop_front().unwrap()
-                            } else {
-                                queue.front().unwrap().clone()
-                            }
+                            body,
                         };
+                        server_seen.lock().unwrap().push(this.clone());
+                        let answer = handler(&this);
                         thread::sleep(answer.delay);
                         let mut response =
                             tiny_http::Response::from_string(answer.body).with_status_code(answer.status);

@@ -1,0 +1,113 @@
+//! `keyhound rotate REPORT`: revoke or rotate the live keys of a saved JSON
+//! report (dry run unless `--yes`), or finish pending rotations (`--complete`).
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::cli::{ProviderArgs, RotateArgs, RotateCmdArgs};
+use crate::config::{resolve_rules, ConfigChoice};
+use crate::report::read::read_report;
+use crate::rotate::action::ALL_ACTIONS;
+use crate::rotate::deliver::Delivery;
+use crate::rotate::gateway::RotateConfig;
+use crate::rotate::{rotate_findings, RotateOptions, Summary};
+use crate::rules::RuleSet;
+use crate::verify::runner::verify_findings;
+
+use super::common::verify_options;
+use super::{CmdError, EXIT_CLEAN, EXIT_SCAN_ERROR};
+
+/// Rotates what a saved report lists.
+pub fn run(args: &RotateCmdArgs) -> Result<u8, CmdError> {
+    let mut findings = read_report(&args.report).map_err(CmdError::Usage)?;
+    let rules = match &args.config {
+        Some(path) => resolve_rules(ConfigChoice::Explicit(path), &[])?.0,
+        None => RuleSet::defaults()?,
+    };
+    let options = rotate_options(&args.rotation, &args.provider, &rules, args.complete)?;
+    if args.verify && !args.complete {
+        for finding in &mut findings {
+            if !finding.secret.is_redacted() {
+                finding.verification = None;
+            }
+        }
+        verify_findings(&mut findings, &rules, &options.verify, &indicatif::ProgressBar::hidden());
+    }
+    let mode = match (args.complete, options.apply) {
+        (true, true) => "completing pending rotations",
+        (true, false) => "pending rotations (dry run: add --yes to act)",
+        (false, true) => "rotating",
+        (false, false) => "rotation plan (dry run: add --yes to act)",
+    };
+    eprintln!("keyhound: {mode} for {} findings of {}:", findings.len(), args.report.display());
+    let summary = rotate_findings(&findings, &rules, &options).context("rotating keys")?;
+    print_summary(&summary, &options);
+    Ok(if summary.failed > 0 { EXIT_SCAN_ERROR } else { EXIT_CLEAN })
+}
+
+/// Rotation options from the flags; `complete` for `rotate --complete`.
+pub fn rotate_options(
+    args: &RotateArgs,
+    provider: &ProviderArgs,
+    rules: &RuleSet,
+    complete: bool,
+) -> Result<RotateOptions, CmdError> {
+    let mut verify = verify_options(provider, rules);
+    for (name, _) in ALL_ACTIONS.iter().filter_map(|kind| kind.endpoint()) {
+        let variable = format!("KEYHOUND_ENDPOINT_{}", name.to_ascii_uppercase().replace('-', "_"));
+        if let (Ok(url), false) = (std::env::var(&variable), provider.endpoint.iter().any(|(given, _)| given == name)) {
+            verify.endpoints.insert(name.to_string(), url.trim_end_matches('/').to_string());
+        }
+    }
+    let mut deliveries: Vec<Delivery> = args.deliver_env.iter().chain(&args.deliver_vault).cloned().collect();
+    deliveries.extend(args.deliver_exec.iter().cloned().map(Delivery::Exec));
+    for url in &args.notify_webhook {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(CmdError::Usage(format!("--notify-webhook {url}: not an http(s) URL")));
+        }
+    }
+    let gateways = match &args.rotate_config {
+        Some(path) => {
+            RotateConfig::load(path).map_err(|err| CmdError::Usage(format!("--rotate-config {err}")))?.gateway
+        }
+        None => Default::default(),
+    };
+    Ok(RotateOptions {
+        apply: args.yes,
+        complete,
+        force_unverified: args.force_unverified,
+        revoke_only: args.revoke_only,
+        state_path: args.state.clone(),
+        audit_path: args.audit_log.clone(),
+        deliveries,
+        notify_webhooks: args.notify_webhook.clone(),
+        notify_commands: args.notify_exec.clone(),
+        exec: args.exec.clone(),
+        gateways,
+        wait: Duration::from_secs(args.wait),
+        poll_interval: Duration::from_secs(args.poll_interval.max(1)),
+        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        verify,
+    })
+}
+
+/// One line saying how the run ended.
+pub fn print_summary(summary: &Summary, options: &RotateOptions) {
+    if !options.apply {
+        eprintln!(
+            "keyhound: {} key(s) would be acted on, {} finding(s) skipped; nothing was changed (add --yes)",
+            summary.planned, summary.skipped
+        );
+        return;
+    }
+    eprintln!(
+        "keyhound: {} done, {} pending, {} failed, {} skipped; audit trail: {}",
+        summary.done,
+        summary.pending,
+        summary.failed,
+        summary.skipped,
+        options.audit_path.display()
+    );
+}

@@ -1,0 +1,24 @@
+//! Rotation: making live exposed keys stop working, and where the provider
+//! allows, putting a fresh key in their place.
+//!
+//! The order is always *create new → store → confirm → retire old*, never
+//! retire first. Every key is acted on once (the [`state`] file, keyed by
+//! fingerprint), every attempt is written to the [`state::AuditLog`], nothing
+//! happens without `--yes`, and only keys verified live are touched unless the
+//! user says `--force-unverified`. Actions are built in ([`action`],
+//! [`providers`], [`admin_keys`]), run a user command ([`hooks`]), or guide a
+//! person through a provider console ([`guided`], [`gateway`]); new keys go
+//! where the user says ([`deliver`]).
+
+pub mod action;
+pub mod admin_keys;
+pub mod deliver;
+pub mod gateway;
+mod guided;
+pub mod hooks;
+pub mod providers;
+mod runner;
+pub mod state;
+mod target;
+
+pub use runner::{rotate_findings, RotateOptions, Summary};
