@@ -103,7 +103,9 @@ fn into_finding(stored: StoredFinding) -> Finding {
         fingerprint,
         // A redacted secret cannot be checked again; the runner leaves set results alone.
         verification: if redacted {
-            Some(Verification::unknown("the report holds a redacted secret: write it with --show-secrets to verify later"))
+            Some(Verification::unknown(
+                "the report holds a redacted secret: write it with --show-secrets to verify later",
+            ))
         } else {
             stored.verification.map(StoredVerification::into_verification)
         },

@@ -25,7 +25,7 @@ pub fn hint_matches(hint: &str, secret: &str) -> bool {
 }
 
 fn admin_key(variable: &str, provider: &str) -> Result<String, String> {
-    std::env::var(variable).map_err(|_| {
+    super::env_var(variable).ok_or_else(|| {
         format!("{provider} keys are retired with an admin key: set {variable} (it is read only from the environment)")
     })
 }

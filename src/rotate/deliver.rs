@@ -194,8 +194,8 @@ pub fn update_env_text(text: &str, variable: Option<&str>, old: &str, new: &str)
 }
 
 fn deliver_to_vault(mount: &str, path: &str, field: Option<&str>, handover: &Handover<'_>) -> Result<String, String> {
-    let address = std::env::var("VAULT_ADDR").map_err(|_| "--deliver-vault needs VAULT_ADDR".to_string())?;
-    let token = std::env::var("VAULT_TOKEN").map_err(|_| "--deliver-vault needs VAULT_TOKEN".to_string())?;
+    let address = super::env_var("VAULT_ADDR").ok_or("--deliver-vault needs VAULT_ADDR")?;
+    let token = super::env_var("VAULT_TOKEN").ok_or("--deliver-vault needs VAULT_TOKEN")?;
     let url = format!("{}/v1/{mount}/data/{path}", address.trim_end_matches('/'));
     let headers = vec![("X-Vault-Token".to_string(), token)];
     let read = Request { method: "GET".into(), url: url.clone(), headers: headers.clone(), body: None };

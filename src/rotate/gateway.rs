@@ -129,7 +129,7 @@ impl Gateway {
             .admin_key_env
             .clone()
             .unwrap_or_else(|| format!("KEYHOUND_{}_ADMIN_KEY", provider.to_ascii_uppercase().replace('-', "_")));
-        std::env::var(&variable).map_err(|_| format!("the {provider} gateway needs its admin key in {variable}"))
+        super::env_var(&variable).ok_or_else(|| format!("the {provider} gateway needs its admin key in {variable}"))
     }
 
     fn send(

@@ -109,11 +109,8 @@ fn pending_after_notice(
 /// The replacement key: from `KEYHOUND_NEW_KEY_<PROVIDER>`, or typed at the terminal without echo.
 fn replacement_key(rotator: &Rotator<'_>, provider: &str) -> anyhow::Result<Option<Secret>> {
     let variable = format!("KEYHOUND_NEW_KEY_{}", env_suffix(provider));
-    if let Ok(value) = std::env::var(&variable) {
-        let value = value.trim().to_string();
-        if !value.is_empty() {
-            return Ok(Some(Secret::new(value)));
-        }
+    if let Some(value) = super::env_var(&variable) {
+        return Ok(Some(Secret::new(value.trim())));
     }
     if !rotator.options.interactive {
         return Ok(None);

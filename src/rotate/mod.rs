@@ -22,3 +22,8 @@ pub mod state;
 mod target;
 
 pub use runner::{rotate_findings, RotateOptions, Summary};
+
+/// A non-empty environment variable (an empty one counts as unset).
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}

@@ -145,8 +145,8 @@ fn aws_deactivate(ctx: &ActionContext<'_>) -> Result<Effect, String> {
         .values()
         .find(|value| value.starts_with("AKIA"))
         .ok_or("no AWS access key id (AKIA...) was found next to the secret key")?;
-    let management = std::env::var("AWS_ACCESS_KEY_ID").ok().zip(std::env::var("AWS_SECRET_ACCESS_KEY").ok());
-    let session_token = management.as_ref().and_then(|_| std::env::var("AWS_SESSION_TOKEN").ok());
+    let management = super::env_var("AWS_ACCESS_KEY_ID").zip(super::env_var("AWS_SECRET_ACCESS_KEY"));
+    let session_token = management.as_ref().and_then(|_| super::env_var("AWS_SESSION_TOKEN"));
     let (signing_id, signing_secret) = management.clone().unwrap_or_else(|| (key_id.clone(), ctx.secret.to_string()));
     let mut body = format!("Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={key_id}&Status=Inactive");
     // The user owning the key, from verification (`arn:aws:iam::ACCOUNT:user/PATH/NAME`);
@@ -221,7 +221,7 @@ fn sendgrid_delete(ctx: &ActionContext<'_>) -> Result<Effect, String> {
         .map(|(id, _)| id)
         .filter(|id| !id.is_empty())
         .ok_or("not a SendGrid key of the form SG.<id>.<secret>")?;
-    let management = std::env::var("SENDGRID_MANAGEMENT_KEY").ok();
+    let management = super::env_var("SENDGRID_MANAGEMENT_KEY");
     let bearer = format!("Bearer {}", management.as_deref().unwrap_or(ctx.secret));
     let url = ctx.url(&format!("/v3/api_keys/{key_id}"));
     let response = send(ctx, &request("DELETE", url, &[("Authorization", &bearer)], None))?;

@@ -138,6 +138,9 @@ pub fn verify_secret(
     client: &Client,
 ) -> Verification {
     let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
+    if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
+        return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
+    }
     let key = JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone() };
     let base_url = options.endpoints.get(&verifier.provider).map_or(verifier.base_url.as_str(), String::as_str);
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);

@@ -10,6 +10,7 @@ mod git_history;
 mod git_hooks;
 mod mock_provider;
 mod readme_ci;
+mod rotate;
 mod rule_examples;
 mod sarif_schema;
 mod scan_cli;
