@@ -15,9 +15,10 @@ use crate::report::Format;
 ///   keyhound staged                     scan staged changes (pre-commit)
 ///   keyhound scan . --format sarif -o keyhound.sarif
 ///   keyhound rules list                 show the detection rules
+///   keyhound rotate findings.json       revoke or rotate live leaked keys (dry run unless --yes)
 ///
 /// Exit codes: 0 no findings, 1 findings (see --exit-code), 2 usage or
-/// config error, 3 the scan could not complete.
+/// config error, 3 the scan could not complete (or a rotation failed).
 #[derive(Debug, Parser)]
 #[command(name = "keyhound", version, verbatim_doc_comment, max_term_width = 100)]
 pub struct Cli {

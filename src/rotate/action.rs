@@ -168,3 +168,42 @@ pub enum Effect {
         detail: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    #[test]
+    fn every_action_name_round_trips_and_unknown_names_list_the_known_ones() {
+        for kind in ALL_ACTIONS {
+            assert_eq!(ActionKind::parse(kind.name()), Ok(kind));
+        }
+        let err = ActionKind::parse("github-delete").unwrap_err();
+        assert!(err.contains("github-revoke") && err.contains("guided"), "{err}");
+    }
+
+    /// `--endpoint NAME=URL` must move verification and rotation of a provider together.
+    #[test]
+    fn rotating_rules_share_their_verifiers_provider_name_and_base_url() {
+        let rules = RuleSet::defaults().unwrap();
+        let rotating: Vec<_> = rules.rules.iter().filter(|rule| rule.rotate.is_some()).collect();
+        assert!(rotating.len() >= 15, "{} rules rotate", rotating.len());
+        for rule in rotating {
+            let action = rule.rotate.as_ref().unwrap().action;
+            let Some(verifier) = rule.verify.as_ref() else {
+                // Only GitHub's revocation API takes tokens nobody can verify (refresh tokens).
+                assert_eq!(action, ActionKind::GithubRevoke, "{}: a rotating rule needs a verifier", rule.id);
+                continue;
+            };
+            match action.endpoint() {
+                Some(("aws-iam", _)) => assert_eq!(verifier.provider, "aws"),
+                Some((name, base_url)) => {
+                    assert_eq!((verifier.provider.as_str(), verifier.base_url.as_str()), (name, base_url), "{}", rule.id)
+                }
+                None => assert_eq!(action, ActionKind::Guided),
+            }
+            assert!(rule.rotate.as_ref().unwrap().console.as_deref().is_some_and(|url| url.starts_with("https://")));
+        }
+    }
+}
