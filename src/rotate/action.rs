@@ -199,7 +199,12 @@ mod tests {
             match action.endpoint() {
                 Some(("aws-iam", _)) => assert_eq!(verifier.provider, "aws"),
                 Some((name, base_url)) => {
-                    assert_eq!((verifier.provider.as_str(), verifier.base_url.as_str()), (name, base_url), "{}", rule.id)
+                    assert_eq!(
+                        (verifier.provider.as_str(), verifier.base_url.as_str()),
+                        (name, base_url),
+                        "{}",
+                        rule.id
+                    )
                 }
                 None => assert_eq!(action, ActionKind::Guided),
             }

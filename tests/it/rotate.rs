@@ -717,3 +717,68 @@ fn bad_rotation_flags_are_usage_errors_naming_the_flag() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.json"));
 }
+
+/// A person at a terminal: the replacement is typed at a hidden prompt (run under
+/// `script`, which gives keyhound a pseudo-terminal), never echoed.
+#[test]
+fn deepseek_guided_flow_at_a_terminal_reads_the_replacement_without_echo() {
+    use std::io::{Read as _, Write as _};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let (mock, delivered) = deepseek_and_vault_mock();
+    let tree = Tree::new();
+    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
+    tree.write(".env", format!("DEEPSEEK_API_KEY={DEEPSEEK_OLD}\n"));
+    let binary = assert_cmd::cargo::cargo_bin("keyhound");
+    let command = format!(
+        "{} rotate findings.json --yes --endpoint deepseek={} --deliver-env .env --deliver-exec 'touch delivered' --poll-interval 1",
+        binary.display(),
+        mock.url
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(tree.path())
+        .env("NO_COLOR", "1")
+        .env_remove("KEYHOUND_NEW_KEY_DEEPSEEK")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs keyhound on a pseudo-terminal");
+    let output = Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (output, mut stdout) = (output.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                output.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        })
+    };
+    let wait_for = |text: &str| {
+        let started = Instant::now();
+        while !output.lock().unwrap().contains(text) {
+            assert!(started.elapsed() < Duration::from_secs(30), "no `{text}` in:\n{}", output.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    wait_for("Paste the replacement key");
+    std::thread::sleep(Duration::from_millis(200)); // echo is off once the prompt is shown
+    stdin.write_all(format!("{DEEPSEEK_NEW}\n").as_bytes()).unwrap();
+    wait_for("then press Enter");
+    std::thread::sleep(Duration::from_millis(200));
+    delivered.store(true, Ordering::SeqCst); // the person deleted the old key in the console
+    stdin.write_all(b"\n").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let output = output.lock().unwrap().clone();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("1 done"), "{output}");
+    assert!(!output.contains(DEEPSEEK_NEW), "the replacement was echoed:\n{output}");
+    assert_eq!(
+        std::fs::read_to_string(tree.path().join(".env")).unwrap(),
+        format!("DEEPSEEK_API_KEY={DEEPSEEK_NEW}\n")
+    );
+    assert!(tree.path().join("delivered").exists(), "the exec delivery did not run");
+}
