@@ -1,9 +1,11 @@
 //! Which rules a scan uses: `--config FILE`, else a `.keyhound.toml` or
-//! `.gitleaks.toml` discovered in the scanned directory, else the defaults.
+//! `.gitleaks.toml` discovered in the scanned directory (which may only add
+//! rules and allowlists), else the defaults.
 
 use std::path::{Path, PathBuf};
 
 use crate::rules::load::load_config;
+use crate::rules::repo_config::load_repo_config;
 use crate::rules::{ConfigError, RuleSet};
 
 /// Config file names looked for, in order, in the scanned directory.
@@ -16,8 +18,9 @@ pub enum ConfigOrigin {
     Defaults,
     /// A file given with `--config`.
     Explicit(PathBuf),
-    /// A file found in the scanned directory.
-    Discovered(PathBuf),
+    /// A file found in the scanned directory (narrowing only, see
+    /// [`crate::rules::repo_config`]), and what it tried that was refused.
+    Discovered(PathBuf, Vec<String>),
 }
 
 /// How to choose the config.
@@ -37,10 +40,22 @@ pub fn resolve_rules(choice: ConfigChoice<'_>, roots: &[PathBuf]) -> Result<(Rul
         ConfigChoice::Explicit(path) => Ok((load_config(path)?, ConfigOrigin::Explicit(path.to_path_buf()))),
         ConfigChoice::DefaultsOnly => Ok((RuleSet::defaults()?, ConfigOrigin::Defaults)),
         ConfigChoice::Discover => match discover(roots) {
-            Some(path) => Ok((load_config(&path)?, ConfigOrigin::Discovered(path))),
+            Some(path) => {
+                let root = repository_root(&path);
+                let (rules, refused) = load_repo_config(&path, &root)?;
+                Ok((rules, ConfigOrigin::Discovered(path, refused)))
+            }
             None => Ok((RuleSet::defaults()?, ConfigOrigin::Defaults)),
         },
     }
+}
+
+/// The directory a discovered config may draw on: the enclosing git work tree
+/// (the nearest ancestor with `.git`), else the config's own directory.
+fn repository_root(config: &Path) -> PathBuf {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.ancestors().find(|ancestor| ancestor.join(".git").exists()).unwrap_or(&dir).to_path_buf()
 }
 
 /// The config file for a scan: looked for in the directory of the first

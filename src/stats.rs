@@ -85,6 +85,9 @@ pub struct ScanStats {
     /// Findings not reported because a baseline or an ignore file lists them.
     #[serde(skip_serializing_if = "is_zero")]
     pub suppressed: u64,
+    /// Matches and files that allowlists of a config file suppressed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_by_config: u64,
     /// Skipped inputs by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Individually listed skipped inputs (at most [`MAX_SKIPPED_LISTED`]).

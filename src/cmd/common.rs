@@ -37,6 +37,8 @@ pub struct Session {
     pub always_verify: bool,
     /// Baseline and ignore-file entries.
     suppressions: Suppressions,
+    /// Where the rules came from.
+    config_origin: ConfigOrigin,
 }
 
 impl Session {
@@ -53,6 +55,11 @@ impl Session {
         if common.verbose {
             describe_config(&origin, rules.len());
         }
+        if let (ConfigOrigin::Discovered(_, refused), false) = (&origin, common.quiet) {
+            for warning in refused {
+                eprintln!("keyhound: warning: {warning}");
+            }
+        }
         let scanner = Scanner::new(rules).context("building the scanner")?;
         let mut suppressions = Suppressions::default();
         if let Some(path) = &common.baseline {
@@ -62,7 +69,7 @@ impl Session {
             let dir = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new(".")) };
             suppressions.add_ignore_files(if dir.as_os_str().is_empty() { Path::new(".") } else { dir });
         }
-        Ok(Session { started, output, scanner, always_verify: false, suppressions })
+        Ok(Session { started, output, scanner, always_verify: false, suppressions, config_origin: origin })
     }
 
     /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
@@ -98,6 +105,17 @@ impl Session {
             results.stats.findings = results.findings.len() as u64;
         }
         results.stats.rules = self.scanner.rules().len();
+        results.stats.suppressed_by_config = self.scanner.config_suppressed();
+        if let (ConfigOrigin::Discovered(path, _), false) = (&self.config_origin, common.quiet) {
+            if results.stats.suppressed_by_config > 0 {
+                eprintln!(
+                    "keyhound: note: {} match(es) or file(s) were suppressed by allowlists in {}, the scanned \
+                     repository's own config; --no-config shows everything",
+                    results.stats.suppressed_by_config,
+                    path.display()
+                );
+            }
+        }
         results.stats.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         for (rule_id, problem) in self.scanner.broken_rules() {
             eprintln!("keyhound: warning: rule `{rule_id}` was skipped: its regex does not compile: {problem}");
@@ -189,7 +207,7 @@ fn describe_config(origin: &ConfigOrigin, rule_count: usize) {
     match origin {
         ConfigOrigin::Defaults => eprintln!("keyhound: using the {rule_count} default rules"),
         ConfigOrigin::Explicit(path) => eprintln!("keyhound: using {rule_count} rules from {}", path.display()),
-        ConfigOrigin::Discovered(path) => {
+        ConfigOrigin::Discovered(path, _) => {
             eprintln!("keyhound: using {rule_count} rules from discovered config {}", path.display())
         }
     }

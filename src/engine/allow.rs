@@ -51,6 +51,9 @@ pub struct Allowlist {
     stopwords: Vec<String>,
     stopword_automaton: OnceLock<Option<AhoCorasick>>,
     target_rules: Vec<String>,
+    /// Whether it comes from a config file (not keyhound's own rules): its
+    /// suppressions are counted, so a scanned repository cannot hide findings silently.
+    pub from_config_file: bool,
 }
 
 impl Allowlist {
@@ -85,6 +88,7 @@ impl Allowlist {
             stopwords: spec.stopwords,
             stopword_automaton: OnceLock::new(),
             target_rules: spec.target_rules,
+            from_config_file: false,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod location;
 pub mod prefilter;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::finding::{Confidence, Finding, Fingerprint, Origin, Secret};
 use crate::rules::{Rule, RuleSet};
@@ -80,6 +81,9 @@ pub struct Scanner {
     unfiltered: Vec<usize>,
     /// Rules with only a path pattern.
     path_only: Vec<usize>,
+    /// Matches and whole files suppressed by allowlists from config files
+    /// (counted so that a scanned repository's config cannot hide findings silently).
+    config_suppressed: AtomicU64,
 }
 
 impl Scanner {
@@ -90,7 +94,7 @@ impl Scanner {
             .filter(|&index| rules.rules[index].regex.is_some() && rules.rules[index].keywords.is_empty())
             .collect();
         let path_only = (0..rules.rules.len()).filter(|&index| rules.rules[index].regex.is_none()).collect();
-        Ok(Scanner { rules, prefilter, unfiltered, path_only })
+        Ok(Scanner { rules, prefilter, unfiltered, path_only, config_suppressed: AtomicU64::new(0) })
     }
 
     /// The rules this scanner runs.
@@ -119,7 +123,20 @@ impl Scanner {
     /// Whether a global allowlist suppresses everything in `path`, so the file
     /// need not even be read.
     pub fn path_is_allowlisted(&self, path: &str) -> bool {
-        self.rules.global_allowlists.iter().any(|allowlist| allowlist.allows_whole_path(path))
+        let allowing = self.rules.global_allowlists.iter().find(|allowlist| allowlist.allows_whole_path(path));
+        self.count_if_from_config(allowing);
+        allowing.is_some()
+    }
+
+    fn count_if_from_config(&self, allowing: Option<&crate::engine::allow::Allowlist>) {
+        if allowing.is_some_and(|allowlist| allowlist.from_config_file) {
+            self.config_suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many matches and whole files allowlists from config files suppressed so far.
+    pub fn config_suppressed(&self) -> u64 {
+        self.config_suppressed.load(Ordering::Relaxed)
     }
 
     /// Rules whose regex failed to compile (reported once per scan), with the reason.
@@ -331,8 +348,9 @@ impl Scanner {
             path: input.path,
             commit: input.commit,
         };
-        let allowed = rule.allowlists.iter().chain(&self.rules.global_allowlists).any(|list| list.allows(&candidate));
-        (!allowed).then_some(Match { rule: index, secret, matched, entropy, confidence })
+        let allowing = rule.allowlists.iter().chain(&self.rules.global_allowlists).find(|list| list.allows(&candidate));
+        self.count_if_from_config(allowing);
+        allowing.is_none().then_some(Match { rule: index, secret, matched, entropy, confidence })
     }
 
     fn path_applies(&self, rule: &Rule, path: Option<&str>) -> bool {

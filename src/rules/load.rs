@@ -90,6 +90,16 @@ pub enum ConfigError {
         /// The file where the limit was hit.
         path: PathBuf,
     },
+    /// A scanned repository's config extends a file outside the repository.
+    #[error(
+        "config {path}: [extend] path {target} is outside the scanned repository (pass it with --config to allow)"
+    )]
+    ExtendEscapes {
+        /// The config file.
+        path: PathBuf,
+        /// Where `[extend] path` pointed.
+        target: PathBuf,
+    },
 }
 
 /// Loads keyhound's default rules from the embedded files.
@@ -106,7 +116,13 @@ pub fn load_defaults() -> Result<RuleSet, ConfigError> {
 
 /// Loads a config file, applying `[extend]` semantics (see module docs).
 pub fn load_config(path: &Path) -> Result<RuleSet, ConfigError> {
-    load_config_at_depth(path, 0)
+    load_config_at_depth(path, 0, None)
+}
+
+/// Loads a config as [`load_config`] does, but `[extend] path` may not leave `root`
+/// (a scanned repository's config must not read files elsewhere on the machine).
+pub fn load_config_within(path: &Path, root: &Path) -> Result<RuleSet, ConfigError> {
+    load_config_at_depth(path, 0, Some(root))
 }
 
 /// Parses a standalone rule file (no `[extend]` processing), e.g. for `rules test`.
@@ -141,7 +157,7 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })
 }
 
-fn load_config_at_depth(path: &Path, depth: usize) -> Result<RuleSet, ConfigError> {
+fn load_config_at_depth(path: &Path, depth: usize, root: Option<&Path>) -> Result<RuleSet, ConfigError> {
     if depth >= MAX_EXTEND_DEPTH {
         return Err(ConfigError::ExtendTooDeep { path: path.to_path_buf() });
     }
@@ -156,7 +172,13 @@ fn load_config_at_depth(path: &Path, depth: usize) -> Result<RuleSet, ConfigErro
         Some(extend) if extend.path.is_some() => {
             let relative = extend.path.as_deref().unwrap_or_default();
             let base_path = path.parent().unwrap_or(Path::new(".")).join(relative);
-            load_config_at_depth(&base_path, depth + 1)?
+            if let Some(root) = root {
+                let inside = base_path.canonicalize().is_ok_and(|target| target.starts_with(root));
+                if !inside {
+                    return Err(ConfigError::ExtendEscapes { path: path.to_path_buf(), target: base_path });
+                }
+            }
+            load_config_at_depth(&base_path, depth + 1, root)?
         }
         Some(extend) if extend.use_default => load_defaults()?,
         Some(_) => RuleSet::default(),
@@ -193,11 +215,12 @@ fn parse_config(text: &str, source: &RuleSource) -> Result<ConfigFile, ConfigErr
 fn compile_file(file: ConfigFile, source: &RuleSource) -> Result<RuleSet, ConfigError> {
     let mut set = RuleSet::default();
     for spec in file.allowlist.into_iter().chain(file.allowlists) {
-        let allowlist = Allowlist::compile(spec).map_err(|problem| ConfigError::Allowlist {
+        let mut allowlist = Allowlist::compile(spec).map_err(|problem| ConfigError::Allowlist {
             source_name: source.clone(),
             scope: "global".into(),
             problem,
         })?;
+        allowlist.from_config_file = matches!(source, RuleSource::File(_));
         set.global_allowlists.push(allowlist);
     }
     for spec in file.rules {
@@ -270,11 +293,13 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
     };
     let mut allowlists = Vec::new();
     for allowlist in spec.allowlist.into_iter().chain(spec.allowlists) {
-        allowlists.push(Allowlist::compile(allowlist).map_err(|problem| ConfigError::Allowlist {
+        let mut allowlist = Allowlist::compile(allowlist).map_err(|problem| ConfigError::Allowlist {
             source_name: source.clone(),
             scope: format!("rule {id}"),
             problem,
-        })?);
+        })?;
+        allowlist.from_config_file = matches!(source, RuleSource::File(_));
+        allowlists.push(allowlist);
     }
 
     let verify = match spec.verify {

@@ -4,6 +4,7 @@
 pub mod examples;
 pub mod load;
 pub mod regex_compat;
+pub mod repo_config;
 pub mod schema;
 
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! rules without keyhound's `window`, keyword-less and path-only rules,
 //! `AND` allowlists, `[extend]`.
 
-use crate::common::{finding_keys, fixtures, scan_json, Tree, TOKEN, TOKEN_RULES};
+use crate::common::{finding_keys, fixtures, keyhound, scan_json, Tree, TOKEN, TOKEN_RULES};
 
 #[test]
 fn a_gitleaks_style_config_loads_and_every_rule_kind_works() {
@@ -39,7 +39,7 @@ fn extend_use_default_keeps_the_default_rules_and_disables_listed_ones() {
         ".keyhound.toml",
         format!("[extend]\nuseDefault = true\ndisabledRules = [\"deepseek-api-key\"]\n{TOKEN_RULES}"),
     );
-    let (_, report) = scan_json(tree.path(), &[]);
+    let (_, report) = scan_json(tree.path(), &["--config", ".keyhound.toml"]);
     let rules: Vec<String> = finding_keys(&report).into_iter().map(|(rule, _, _)| rule).collect();
     assert!(!rules.contains(&"deepseek-api-key".to_string()) && rules.contains(&"test-token".to_string()), "{rules:?}");
 }
@@ -67,4 +67,41 @@ fn a_same_id_rule_without_regex_extends_the_default_rule() {
     );
     let (code, report) = scan_json(tree.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
+}
+
+/// A scanned repository's own config is not trusted: it may add rules and
+/// allowlists, but dropping or redefining built-in rules needs `--config`.
+#[test]
+fn a_discovered_config_cannot_disable_or_redirect_built_in_rules() {
+    let tree = Tree::new();
+    let planted = std::fs::read_to_string(fixtures().join("planted/.env")).unwrap();
+    tree.write(".env", &planted);
+    tree.write(
+        ".gitleaks.toml",
+        "[extend]\nuseDefault = true\ndisabledRules = [\"deepseek-api-key\"]\n[[rules]]\nid = \"github-pat\"\nregex = 'never-matches'\n",
+    );
+    let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rules: Vec<String> = finding_keys(&report).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, ["deepseek-api-key"], "{stderr}");
+    assert!(stderr.contains("drops 1 built-in rule(s) (deepseek-api-key); they stay on"), "{stderr}");
+    assert!(stderr.contains("redefines built-in rule(s) github-pat"), "{stderr}");
+}
+
+#[test]
+fn a_discovered_config_that_suppresses_findings_is_named_in_the_output() {
+    let tree = Tree::new();
+    let planted = std::fs::read_to_string(fixtures().join("planted/.env")).unwrap();
+    tree.write("app/.env", &planted);
+    tree.write(".keyhound.toml", "[allowlist]\npaths = ['^app/']\n");
+    let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(finding_keys(&report).is_empty(), "{report}");
+    assert!(stderr.contains("suppressed by allowlists in") && stderr.contains(".keyhound.toml"), "{stderr}");
+    assert!(stderr.contains("--no-config shows everything"), "{stderr}");
+    assert_eq!(report["stats"]["suppressed_by_config"], 1);
+    let (_, everything) = scan_json(tree.path(), &["--no-config"]);
+    assert_eq!(finding_keys(&everything).len(), 1);
 }

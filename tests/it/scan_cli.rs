@@ -44,7 +44,8 @@ fn human_output_snapshot() {
 #[test]
 fn json_output_snapshot() {
     let tree = leaky_tree();
-    let mut report: serde_json::Value = serde_json::from_str(&stdout_of(&tree, &[".", "--format", "json"])).unwrap();
+    let mut report: serde_json::Value =
+        serde_json::from_str(&stdout_of(&tree, &[".", "--format", "json", "--config", ".keyhound.toml"])).unwrap();
     report["stats"]["duration_ms"] = 0.into();
     report["version"] = "X".into();
     insta::assert_json_snapshot!("json_output", report);
