@@ -72,6 +72,15 @@ pub struct Scratch {
     locations: Vec<Option<regex::bytes::CaptureLocations>>,
 }
 
+/// Where a rule's regex runs.
+#[derive(Debug, Clone, Copy)]
+enum Reach {
+    /// On the lines (or `window`) around its keyword hits: the fast path.
+    AroundKeywords,
+    /// On the whole input, when its keywords occur: the reference.
+    WholeInput,
+}
+
 /// The compiled engine.
 #[derive(Debug)]
 pub struct Scanner {
@@ -150,6 +159,18 @@ impl Scanner {
 
     /// Scans one input, appending matches to `out` (sorted by position).
     pub fn scan(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
+        self.scan_in(input, scratch, out, Reach::AroundKeywords);
+    }
+
+    /// The reference the fast path is tested against: every rule whose
+    /// keywords occur anywhere in the input runs over the whole input (as
+    /// gitleaks does), instead of only on the lines around its keywords.
+    /// Slow; for tests and fuzzing.
+    pub fn scan_whole(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
+        self.scan_in(input, scratch, out, Reach::WholeInput);
+    }
+
+    fn scan_in(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>, reach: Reach) {
         let first_new = out.len();
         self.collect_hits(input.bytes, scratch);
         for index in self.path_only.iter().copied() {
@@ -176,7 +197,13 @@ impl Scanner {
                 continue;
             }
             if !scratch.hits[index].is_empty() {
-                self.build_windows(index, input.bytes, scratch);
+                match reach {
+                    Reach::AroundKeywords => self.build_windows(index, input.bytes, scratch),
+                    Reach::WholeInput => {
+                        scratch.windows.clear();
+                        scratch.windows.push(0..input.bytes.len());
+                    }
+                }
                 self.confirm(index, input, scratch, out);
             }
         }

@@ -73,6 +73,11 @@ pub fn compile_bytes_regex(pattern: &str) -> Result<Regex, String> {
     let build = |unicode: bool| {
         RegexBuilder::new(&pattern)
             .unicode(unicode)
+            // `^` and `$` mean line start and end (LF, CRLF or CR), as they do on
+            // the line windows the engine searches: a rule finds the same secrets
+            // whether it runs on a window or on the whole input.
+            .multi_line(true)
+            .crlf(true)
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(4 * REGEX_SIZE_LIMIT)
             .build()

@@ -146,8 +146,10 @@ impl<'s> Worker<'s> {
         let mut runs = std::mem::take(&mut self.runs);
         runs.extract(bytes);
         self.scan_text(&runs.text, origin, Some(&runs));
-        // Count the binary input's real size, not the extracted text's.
-        self.results.stats.bytes_scanned += (bytes.len() - runs.text.len()) as u64;
+        // Count the binary input's real size, not the extracted text's (which
+        // can be longer: every run gets a line break).
+        let stats = &mut self.results.stats;
+        stats.bytes_scanned = stats.bytes_scanned + bytes.len() as u64 - runs.text.len() as u64;
         self.runs = runs;
     }
 
@@ -173,5 +175,42 @@ impl<'s> Worker<'s> {
             }
             self.results.findings.push(finding);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+
+    fn scan(bytes: &[u8]) -> ScanResults {
+        let scanner = Scanner::new(RuleSet::defaults().unwrap()).unwrap();
+        let mut worker = Worker::new(&scanner, ContentOptions { max_size: 1 << 20, scan_binary: true });
+        worker.scan_content(bytes, &Origin::File("input.bin".into()));
+        worker.results
+    }
+
+    /// Found by the `engine` fuzz target: a printable run reaching the end of
+    /// binary content made the extracted text longer than the input, and the
+    /// byte count underflowed.
+    #[test]
+    fn binary_content_whose_last_run_reaches_the_end_counts_its_own_size() {
+        let input =
+            b"DHEPSEEK\x1b\t_API_KEY=sk-64cf339f875dfaf8d189e48f1THUB_TOKEN=ghp_8kkFqzHVgEP\x00S1THUB_TOKEN=ghp_8kkFq";
+        let results = scan(input);
+        assert_eq!(results.stats.bytes_scanned, input.len() as u64);
+        assert_eq!(results.stats.files_scanned, 1);
+    }
+
+    #[test]
+    fn binary_content_is_counted_at_its_real_size() {
+        let mut input = vec![0u8; 64];
+        input.extend_from_slice(b"DEEPSEEK_API_KEY=sk-64cf339f875dfaf8d189e48f1f0ee868");
+        input.extend_from_slice(&[0u8; 64]);
+        let results = scan(&input);
+        assert_eq!(results.stats.bytes_scanned, input.len() as u64);
+        assert_eq!(results.findings.len(), 1);
+        assert!(results.findings[0].location.in_binary);
+        assert_eq!(results.findings[0].location.offset, 64 + 17);
     }
 }

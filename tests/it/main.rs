@@ -9,6 +9,7 @@ mod doctor;
 mod git_history;
 mod git_hooks;
 mod mock_provider;
+mod properties;
 mod readme_ci;
 mod rotate;
 mod rule_examples;
