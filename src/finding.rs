@@ -60,6 +60,24 @@ impl Secret {
     }
 }
 
+/// `text` with control characters escaped (`\n`, `\u{1b}`...), for terminal
+/// output: a scanned file's name, line or commit message must not be able to
+/// forge output lines or send escape sequences to the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
 /// Redacts `value` the way [`Secret::redacted`] does.
 pub fn redact(value: &str) -> String {
     let keep = (value.chars().count() / 4).min(4);

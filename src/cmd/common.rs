@@ -240,7 +240,7 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         if common.verbose || skipped.reason.is_warning() {
             let detail = skipped.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
             let verb = if skipped.reason.is_warning() { "warning: could not scan" } else { "skipped" };
-            eprintln!("keyhound: {verb} {} ({}){detail}", skipped.path, skipped.reason);
+            eprintln!("keyhound: {verb} {} ({}){detail}", crate::finding::printable(&skipped.path), skipped.reason);
         }
     }
     // A clean commit passes silently.

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::finding::{Confidence, Finding};
+use crate::finding::{printable, Confidence, Finding};
 
 use super::{RenderOptions, Report};
 
@@ -35,7 +35,8 @@ fn paint(options: RenderOptions, style: &str, text: &str) -> String {
 }
 
 fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
-    let location = format!("{}:{}:{}", finding.origin.display_path(), finding.location.line, finding.location.column);
+    let path = finding.origin.display_path();
+    let location = format!("{}:{}:{}", printable(&path), finding.location.line, finding.location.column);
     let confidence_style = match finding.confidence {
         Confidence::High => RED,
         Confidence::Medium => YELLOW,
@@ -49,23 +50,26 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
         out,
         "{}  {}  {}  [{}]{verified}",
         paint(options, BOLD, &location),
-        paint(options, confidence_style, &finding.rule_id),
-        finding.description,
+        paint(options, confidence_style, &printable(&finding.rule_id)),
+        printable(&finding.description),
         finding.confidence
     )?;
     if let Some(verification) = finding.verification.as_ref().filter(|v| !v.details.is_empty()) {
         let details: Vec<String> = verification.details.iter().map(|(name, value)| format!("{name}={value}")).collect();
-        writeln!(out, "    provider says: {}", details.join(", "))?;
+        writeln!(out, "    provider says: {}", printable(&details.join(", ")))?;
     }
     let line = finding.line_text(options.redaction);
-    let matched = shorten(line.trim(), 160);
+    let matched = shorten(&printable(line.trim()), 160);
     writeln!(out, "    {matched}")?;
     if let Some(commit) = finding.origin.commit() {
         let short = crate::finding::short_id(&commit.id);
         writeln!(
             out,
             "    commit {short} by {} <{}> on {}: {}",
-            commit.author, commit.email, commit.date, commit.summary
+            printable(&commit.author),
+            printable(&commit.email),
+            commit.date,
+            printable(&commit.summary)
         )?;
     }
     writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
@@ -80,4 +84,25 @@ fn shorten(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+
+    #[test]
+    fn control_characters_from_scanned_content_are_escaped() {
+        let origin = crate::finding::Origin::File("evil\nkeyhound: no leaks found\n.env".into());
+        let mut finding = Finding::sample("deepseek-api-key", "sk-0123456789abcdef", origin, 1);
+        finding.line = crate::finding::Secret::new("KEY=sk-0123456789abcdef \u{1b}[2J");
+        let rules = crate::rules::RuleSet::default();
+        let stats = crate::stats::ScanStats::default();
+        let report = Report { findings: std::slice::from_ref(&finding), stats: &stats, rules: &rules };
+        let mut out = Vec::new();
+        write(&report, RenderOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("evil\\nkeyhound: no leaks found\\n.env:"), "{text}");
+        assert!(!text.contains('\u{1b}') && text.contains("\\u{1b}[2J"), "{text}");
+    }
 }

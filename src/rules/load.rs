@@ -21,6 +21,9 @@ use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 
 /// How deep `[extend] path` chains may go.
 const MAX_EXTEND_DEPTH: usize = 4;
+/// Estimated regex size (see [`regex_compat::estimated_size`]) above which a
+/// rule's regex is compiled when loaded instead of on first use.
+const EAGER_COMPILE_SIZE: u64 = 20_000;
 /// Largest `window` a rule may ask for.
 const MAX_WINDOW: usize = 1 << 20;
 /// Window given to rules whose regex can match a line break but that set no
@@ -257,7 +260,13 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
                     )));
                 }
             }
-            Some(LazyRegex::new(pattern.clone()))
+            let lazy = LazyRegex::new(pattern.clone());
+            if regex_compat::estimated_size(&hir) > EAGER_COMPILE_SIZE {
+                // Large enough to hit the compile limits: fail now, naming the rule,
+                // rather than warn mid-scan and silently not run it.
+                lazy.get().map_err(|err| fail(format!("`regex` does not compile: {err}")))?;
+            }
+            Some(lazy)
         }
         None => None,
     };

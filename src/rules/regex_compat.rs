@@ -119,6 +119,26 @@ pub fn can_span_lines(hir: &Hir) -> bool {
     }
 }
 
+/// A rough size of the program a regex compiles to: literal bytes and classes
+/// count one each, counted repetitions multiply. Cheap, and enough to tell a
+/// pattern that may hit the compile size limit (nested counted repetitions
+/// such as `(\w{1000}){1000}`) from ordinary ones, so that only those are
+/// compiled at load time instead of on first use.
+pub fn estimated_size(hir: &Hir) -> u64 {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => 1,
+        HirKind::Literal(literal) => literal.0.len() as u64,
+        HirKind::Repetition(repetition) => {
+            let count = u64::from(repetition.max.unwrap_or(repetition.min).max(1));
+            estimated_size(&repetition.sub).saturating_mul(count)
+        }
+        HirKind::Capture(capture) => estimated_size(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            parts.iter().map(estimated_size).fold(0u64, u64::saturating_add)
+        }
+    }
+}
+
 /// Whether a regex can match a line break anywhere.
 pub fn can_match_newline(hir: &Hir) -> bool {
     match hir.kind() {
@@ -160,6 +180,14 @@ mod tests {
         for pattern in [r"^\$(?:\d+|{\d+})$", r"^\${(?:[A-Z_]+|[a-z_]+)}$", r"['\x22]?\$?{{[^}]+}}['\x22]?:", "x{,5}"] {
             regex::Regex::new(&go_to_rust(pattern)).unwrap_or_else(|err| panic!("{pattern}: {err}"));
         }
+    }
+
+    #[test]
+    fn nested_counted_repetitions_are_estimated_large() {
+        let parse = |pattern: &str| regex_syntax::parse(pattern).unwrap();
+        assert!(estimated_size(&parse(r"(\w{1000}){1000}")) >= 1_000_000);
+        assert!(estimated_size(&parse(r"\b(sk-[0-9a-f]{32})\b")) < 100);
+        assert!(estimated_size(&parse(r"[a-z]+@[a-z]+\.com")) < 100);
     }
 
     #[test]

@@ -9,6 +9,11 @@ use std::io::{Cursor, Read};
 pub const MAX_DEPTH: usize = 3;
 /// Total bytes one top-level archive may expand to.
 pub const MAX_TOTAL_EXPANDED: u64 = 256 << 20;
+/// Most a compressed member may expand relative to its compressed size
+/// (ordinary text compresses 3-10x; bombs 1000x and more)...
+pub const MAX_RATIO: u64 = 100;
+/// ...once it is past this size (tiny members may compress well).
+const RATIO_FLOOR: u64 = 1 << 20;
 
 /// The container formats keyhound opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +57,10 @@ pub fn members(kind: Kind, bytes: &[u8], max_member: u64, budget: &mut u64) -> V
     match kind {
         Kind::Zip => zip_members(bytes, max_member, budget),
         Kind::Tar => tar_members(bytes, max_member, budget),
-        Kind::Gzip => vec![read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), max_member, budget)],
+        Kind::Gzip => {
+            let limit = max_member.min(ratio_limit(bytes.len() as u64));
+            vec![read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), limit, budget)]
+        }
     }
 }
 
@@ -81,9 +89,18 @@ fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
             continue;
         }
         let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        members.push(read_member(name, file, max_member, budget));
+        let limit = match file.compression() {
+            zip::CompressionMethod::Stored => max_member,
+            _ => max_member.min(ratio_limit(file.compressed_size())),
+        };
+        members.push(read_member(name, file, limit, budget));
     }
     members
+}
+
+/// The most a member compressed to `compressed` bytes may expand to.
+fn ratio_limit(compressed: u64) -> u64 {
+    compressed.saturating_mul(MAX_RATIO).max(RATIO_FLOOR)
 }
 
 /// Reads one member within the per-member limit and the remaining budget.
@@ -94,7 +111,10 @@ fn read_member(name: String, reader: impl Read, max_member: u64, budget: &mut u6
             *budget -= content.len() as u64;
             Member::Content(name, content)
         }
-        Ok(None) => Member::TooLarge(name, format!("expands past {limit} bytes")),
+        Ok(None) => Member::TooLarge(
+            name,
+            format!("expands past {limit} bytes (the size limit, or {MAX_RATIO}x its compressed size: a decompression bomb?)"),
+        ),
         Err(err) => Member::Unreadable(name, err.to_string()),
     }
 }
@@ -166,6 +186,22 @@ mod tests {
         let mut budget = 1 << 30;
         let members = members(Kind::Zip, &bytes, 1 << 20, &mut budget);
         assert!(matches!(&members[0], Member::TooLarge(name, _) if name == "zeros"));
+    }
+
+    #[test]
+    fn a_bomb_is_cut_by_its_ratio_even_under_a_large_size_limit() {
+        let bytes = zip_of(&[("zeros", &vec![0u8; 16 << 20])]);
+        let mut budget = 1 << 30;
+        let zipped = members(Kind::Zip, &bytes, 1 << 30, &mut budget);
+        assert!(
+            matches!(&zipped[0], Member::TooLarge(_, detail) if detail.contains("decompression bomb")),
+            "{zipped:?}"
+        );
+        assert!(budget == 1 << 30, "nothing of it was kept");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'a'; 16 << 20]).unwrap();
+        let gz = gz.finish().unwrap();
+        assert!(matches!(&members(Kind::Gzip, &gz, 1 << 30, &mut budget)[0], Member::TooLarge(..)));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod config_compat;
 mod doctor;
 mod git_history;
 mod git_hooks;
+mod hostile;
 mod mock_provider;
 mod properties;
 mod readme_ci;
