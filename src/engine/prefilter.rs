@@ -5,7 +5,7 @@
 //! The search is one overlapping pass: every occurrence of every keyword is
 //! reported (`sk-` inside `sk-ant-` too), without restarting the search
 //! after each hit. A DFA walk is a chain of dependent table loads, so one walk
-//! leaves the CPU mostly waiting; inputs of a few KiB and more are cut into
+//! leaves the CPU mostly waiting; inputs of 1 KiB and more are cut into
 //! [`STREAMS`] segments walked in lockstep, whose loads overlap (about three
 //! times the throughput of a single walk on the full rule library).
 
@@ -36,7 +36,7 @@ pub struct Prefilter {
 /// Segments walked in lockstep.
 pub const STREAMS: usize = 4;
 /// Inputs shorter than this are walked in one stream.
-const MIN_INTERLEAVED_LEN: usize = 4096;
+const MIN_INTERLEAVED_LEN: usize = 1024;
 
 /// The keyword DFA and what walking it needs.
 #[derive(Debug)]

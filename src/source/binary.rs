@@ -4,6 +4,11 @@
 /// Shortest printable run worth scanning (no credential is shorter).
 pub const MIN_RUN: usize = 8;
 
+/// Printable ASCII and tab.
+fn is_printable(byte: u8) -> bool {
+    byte == b'\t' || (0x20..0x7f).contains(&byte)
+}
+
 /// The printable runs of some binary content, one per line, and where each
 /// run starts in the original bytes.
 #[derive(Debug, Default)]
@@ -20,20 +25,15 @@ impl PrintableRuns {
     pub fn extract(&mut self, bytes: &[u8]) {
         self.text.clear();
         self.starts.clear();
-        let mut run_start = None;
-        for (index, &byte) in bytes.iter().chain(std::iter::once(&0)).enumerate() {
-            let printable = byte == b'\t' || (0x20..0x7f).contains(&byte);
-            match (printable, run_start) {
-                (true, None) => run_start = Some(index),
-                (false, Some(start)) => {
-                    if index - start >= MIN_RUN {
-                        self.starts.push((self.text.len(), start));
-                        self.text.extend_from_slice(&bytes[start..index]);
-                        self.text.push(b'\n');
-                    }
-                    run_start = None;
-                }
-                _ => {}
+        let mut index = 0;
+        while let Some(skip) = bytes[index..].iter().position(|&byte| is_printable(byte)) {
+            let start = index + skip;
+            let length = bytes[start..].iter().position(|&byte| !is_printable(byte)).unwrap_or(bytes.len() - start);
+            index = start + length;
+            if length >= MIN_RUN {
+                self.starts.push((self.text.len(), start));
+                self.text.extend_from_slice(&bytes[start..index]);
+                self.text.push(b'\n');
             }
         }
     }
