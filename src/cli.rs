@@ -43,6 +43,10 @@ pub enum Command {
     /// Revoke or rotate live exposed keys from a saved JSON report (dry run unless --yes).
     #[command(after_long_help = ROTATE_HELP)]
     Rotate(RotateCmdArgs),
+    /// Report what a datastore holds (filters; human, json, csv, sarif or html).
+    Report(ReportArgs),
+    /// Set a stored finding's triage status (open, accepted-risk, false-positive, revoked).
+    Triage(TriageArgs),
     /// Record today's findings so that CI fails only on new ones.
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -105,6 +109,29 @@ pub struct GitArgs {
     /// scan what the push adds.
     #[arg(long)]
     pub pre_push: bool,
+
+    /// Keep findings, scanned commits and blobs in a datastore: a directory or
+    /// .db file (SQLite), or a postgres:// URL. Rescans then read only new
+    /// commits and report only new findings (see --all).
+    #[arg(long, value_name = "DIR|FILE|URL", help_heading = "Many repositories")]
+    pub datastore: Option<String>,
+
+    /// Scan every repository listed in FILE (one local path or clone URL per
+    /// line; URLs are mirrored with `git` under --clone-dir and fetched on later runs).
+    #[arg(long, value_name = "FILE", help_heading = "Many repositories")]
+    pub repos: Option<PathBuf>,
+
+    /// Where --repos mirrors remote repositories (default: .keyhound/repos).
+    #[arg(long, value_name = "DIR", default_value = ".keyhound/repos", help_heading = "Many repositories")]
+    pub clone_dir: PathBuf,
+
+    /// Scan only this worker's share of --repos: I/N (0-based), by a stable hash of each repository's line.
+    #[arg(long, value_name = "I/N", requires = "repos", value_parser = parse_shard, help_heading = "Many repositories")]
+    pub shard: Option<crate::source::git::repos::Shard>,
+
+    /// With --datastore: rescan everything and report every finding, not only new ones.
+    #[arg(long, requires = "datastore", help_heading = "Many repositories")]
+    pub all: bool,
 
     /// Rules, content and output options.
     #[command(flatten)]
@@ -430,6 +457,80 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+fn parse_shard(text: &str) -> Result<crate::source::git::repos::Shard, String> {
+    crate::source::git::repos::Shard::parse(text)
+}
+
+/// `keyhound report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The datastore (as given to `keyhound git --datastore`).
+    #[arg(long, value_name = "DIR|FILE|URL")]
+    pub datastore: String,
+
+    /// Only findings of this rule.
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
+
+    /// Only findings in this repository (its line in the --repos list, or its path).
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<String>,
+
+    /// Only findings with this triage status: open, accepted-risk, false-positive, revoked.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+
+    /// Only findings verified live.
+    #[arg(long)]
+    pub live: bool,
+
+    /// human, json, csv, sarif or html (a self-contained page with charts and a sortable table).
+    #[arg(short, long, value_enum, default_value_t = StoreFormat::Human, value_name = "FORMAT")]
+    pub format: StoreFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of `keyhound report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreFormat {
+    /// Readable text.
+    Human,
+    /// JSON: every finding with its occurrences and triage.
+    Json,
+    /// One row per finding.
+    Csv,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// A self-contained HTML page.
+    Html,
+}
+
+/// `keyhound triage`.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// The finding's fingerprint (from any report).
+    pub fingerprint: String,
+
+    /// open, accepted-risk, false-positive or revoked.
+    #[arg(long, value_name = "STATUS")]
+    pub status: String,
+
+    /// Why.
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub comment: String,
+
+    /// Who (default: $USER).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+
+    /// The datastore.
+    #[arg(long, value_name = "DIR|FILE|URL")]
+    pub datastore: String,
 }
 
 /// `keyhound rotate`.

@@ -19,4 +19,5 @@ pub mod rotate;
 pub mod rules;
 pub mod source;
 pub mod stats;
+pub mod store;
 pub mod verify;

@@ -16,6 +16,9 @@ const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
 /// Runs a history scan and returns the exit code.
 pub fn run(args: &GitArgs) -> Result<u8, CmdError> {
+    if args.datastore.is_some() || args.repos.is_some() {
+        return super::fleet::run(args);
+    }
     let common = &args.common;
     let repo = git::open(&args.repo).map_err(from_git)?;
     let root = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();

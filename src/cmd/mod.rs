@@ -4,12 +4,15 @@
 pub mod baseline;
 pub mod common;
 pub mod doctor;
+pub mod fleet;
 pub mod git;
 pub mod install_hook;
+pub mod report;
 pub mod rotate;
 pub mod rules;
 pub mod scan;
 pub mod staged;
+pub mod triage;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -57,6 +60,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::InstallHook(args) => install_hook::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Rotate(args) => rotate::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Triage(args) => triage::run(&args),
         Command::Baseline(command) => baseline::run(&command),
         Command::Doctor(args) => doctor::run(&args),
         Command::Rules(command) => rules::run(&command),

@@ -2,6 +2,7 @@
 //! scan, and they redact secrets unless told otherwise.
 
 pub mod csv;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

@@ -147,6 +147,32 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// A short hash of everything that decides what these rules find (with
+    /// keyhound's version): blobs scanned under another value are scanned again.
+    pub fn version_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION"));
+        for rule in &self.rules {
+            let described = format!(
+                "{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}\0{:?}\0{}\n",
+                rule.id,
+                rule.regex.as_ref().map(LazyRegex::pattern),
+                rule.path.as_ref().map(LazyRegex::pattern),
+                rule.keywords,
+                rule.secret_group,
+                rule.entropy,
+                rule.checksum,
+                rule.allowlists.len(),
+                rule.window,
+                rule.fallback,
+            );
+            hasher.update(described.as_bytes());
+        }
+        hasher.update(self.global_allowlists.len().to_string());
+        hasher.finalize().iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    }
+
     /// keyhound's default rules, embedded at build time.
     pub fn defaults() -> Result<RuleSet, ConfigError> {
         load::load_defaults()

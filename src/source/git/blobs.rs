@@ -2,6 +2,7 @@
 //! libgit2 handle per worker, since `Repository` is not `Sync`), then commit
 //! and tag messages.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 use std::thread;
@@ -32,7 +33,34 @@ pub fn scan_history(
     options: &HistoryScanOptions,
     progress: &ProgressBar,
 ) -> Result<ScanResults, GitError> {
+    scan_history_incrementally(repo_path, scanner, selection, limits, options, &HashSet::new(), progress)
+        .map(|scan| scan.results)
+}
+
+/// A history scan and what an incremental rescan needs next time.
+#[derive(Debug)]
+pub struct HistoryScan {
+    /// Findings and totals.
+    pub results: ScanResults,
+    /// The ref tips walked.
+    pub tips: Vec<String>,
+    /// The blobs scanned (not those skipped as `known`).
+    pub blobs: Vec<String>,
+}
+
+/// [`scan_history`], skipping blobs in `known` (scanned by an earlier run).
+pub fn scan_history_incrementally(
+    repo_path: &Path,
+    scanner: &Scanner,
+    selection: &Selection,
+    limits: &Limits,
+    options: &HistoryScanOptions,
+    known: &HashSet<Oid>,
+    progress: &ProgressBar,
+) -> Result<HistoryScan, GitError> {
     let collected = Mutex::new(ScanResults::default());
+    let mut scanned_blobs = Vec::new();
+    let scanned_blobs_of_walk = &mut scanned_blobs;
     let content = options.content;
     let (sender, receiver) = mpsc::sync_channel::<(Oid, Arc<BlobOrigin>)>(CHANNEL_DEPTH);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().ok();
@@ -40,7 +68,12 @@ pub fn scan_history(
         let walker = thread::Builder::new().name("history-walk".into());
         let walk = walker.spawn_scoped(scope, move || {
             let repo = super::open(repo_path)?;
+            let scanned_blobs = scanned_blobs_of_walk;
             enumerate(&repo, selection, limits, &mut |oid, origin| {
+                if known.contains(&oid) {
+                    return;
+                }
+                scanned_blobs.push(oid.to_string());
                 progress.inc_length(1);
                 // The receiver lives until every blob is scanned.
                 let _ = sender.send((oid, origin));
@@ -85,7 +118,7 @@ pub fn scan_history(
     for problem in history.problems {
         results.stats.skip(problem.what, SkipReason::MissingObject, Some(problem.detail));
     }
-    Ok(results)
+    Ok(HistoryScan { results, tips: history.tips, blobs: scanned_blobs })
 }
 
 /// Blobs buffered between the history walk and the scanning threads.

@@ -26,6 +26,9 @@ pub const MAX_EXTRA_OCCURRENCES: usize = 8;
 pub enum Selection {
     /// Everything reachable from any ref (branches, tags, remotes, stash) and HEAD.
     All,
+    /// Everything reachable from any ref, but not from these commits (the ref
+    /// tips of an earlier scan: incremental rescans).
+    AllExcept(Vec<String>),
     /// Everything reachable from one ref or commit.
     Ref(String),
     /// `A..B`: commits reachable from B but not from A.
@@ -79,6 +82,8 @@ pub struct History {
     pub submodules: Vec<String>,
     /// Objects or refs that could not be read.
     pub problems: Vec<Problem>,
+    /// The commits the refs pointed at (for [`Selection::All`] and [`Selection::AllExcept`]).
+    pub tips: Vec<String>,
 }
 
 struct BlobEntry {
@@ -122,7 +127,7 @@ pub fn enumerate(
             }
         }
     }
-    if matches!(selection, Selection::All) {
+    if matches!(selection, Selection::All | Selection::AllExcept(_)) {
         collect_tag_messages(repo, &mut history);
     }
     history.blob_count = walker.blobs.len();
@@ -141,6 +146,17 @@ fn select_commits(
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(GitError::read("sorting commits"))?;
     match selection {
         Selection::All => push_all_refs(repo, &mut walk, history)?,
+        Selection::AllExcept(scanned) => {
+            push_all_refs(repo, &mut walk, history)?;
+            for tip in scanned {
+                // A tip that is gone (force-push, gc) hides nothing.
+                if let Ok(oid) = Oid::from_str(tip) {
+                    if repo.find_commit(oid).is_ok() {
+                        walk.hide(oid).map_err(GitError::read("walking commits"))?;
+                    }
+                }
+            }
+        }
         Selection::Ref(spec) => {
             let commit = resolve_commit(repo, spec, "--branch")?;
             walk.push(commit).map_err(GitError::read("walking commits"))?;
@@ -206,7 +222,10 @@ fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut 
         };
         let name = lossy(reference.name_bytes());
         match reference.peel_to_commit() {
-            Ok(commit) => walk.push(commit.id()).map_err(GitError::read("walking commits"))?,
+            Ok(commit) => {
+                walk.push(commit.id()).map_err(GitError::read("walking commits"))?;
+                history.tips.push(commit.id().to_string());
+            }
             // Tags of trees or blobs carry no history; a broken ref is reported.
             Err(err) if err.code() == git2::ErrorCode::Peel || err.class() == git2::ErrorClass::Object => {}
             Err(err) => {
@@ -215,7 +234,12 @@ fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut 
         }
     }
     // A detached HEAD is not a ref under refs/; an unborn HEAD has nothing to walk.
-    let _ = walk.push_head();
+    if let Ok(head) = repo.head().and_then(|head| head.peel_to_commit()) {
+        let _ = walk.push(head.id());
+        history.tips.push(head.id().to_string());
+    }
+    history.tips.sort();
+    history.tips.dedup();
     Ok(())
 }
 
