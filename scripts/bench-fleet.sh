@@ -36,7 +36,7 @@ run() {
     local label=$1
     /usr/bin/time -f "%e %M" -o /tmp/kh-fleet-time target/release/keyhound git --repos "$dir/repos.txt" \
         --datastore "$dir/store" --no-config --no-progress --format json -o /tmp/kh-fleet.json 2> /tmp/kh-fleet.err || true
-    read -r wall rss < /tmp/kh-fleet-time
+    read -r wall rss < <(tail -n 1 /tmp/kh-fleet-time)
     local summary
     summary=$(grep -o '[0-9]* new blobs, [0-9]* new findings' /tmp/kh-fleet.err || echo "?")
     printf '%-16s %8.2f s %8.1f MB peak RSS  %s\n' "$label" "$wall" "$(python3 -c "print($rss / 1024)")" "$summary" >&2
@@ -50,11 +50,12 @@ repo = sys.argv[1]
 with tempfile.TemporaryDirectory() as work:
     subprocess.run(["git", "clone", "-q", repo, work], check=True)
     with open(os.path.join(work, "new.env"), "w") as fh:
-        fh.write("DEEPSEEK_API_KEY=sk-0f3c9a7b2e6d4815a9c0b7e3d2f1a6c4\n")
+        fh.write(f"DEEPSEEK_API_KEY=sk-{os.urandom(16).hex()}\n")
     env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@e", GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@e")
     subprocess.run(["git", "-C", work, "add", "-A"], check=True)
     subprocess.run(["git", "-C", work, "commit", "-qm", "new key"], check=True, env=env)
     subprocess.run(["git", "-C", work, "push", "-q", "origin", f"HEAD:refs/heads/bench-{os.getpid()}"], check=True)
 PY
 run "one new commit" > /dev/null
+du -sh "$dir"/repo-* | awk '{print $1}' | sort | uniq -c | sort -rn | head -n 3 | sed 's/^/repository sizes: /' >&2
 python3 -c "print(f'unchanged rescan / first scan = {100 * $again / $first:.1f}%')"
