@@ -57,5 +57,4 @@ with tempfile.TemporaryDirectory() as work:
     subprocess.run(["git", "-C", work, "push", "-q", "origin", f"HEAD:refs/heads/bench-{os.getpid()}"], check=True)
 PY
 run "one new commit" > /dev/null
-du -sh "$dir"/repo-* | awk '{print $1}' | sort | uniq -c | sort -rn | head -n 3 | sed 's/^/repository sizes: /' >&2
 python3 -c "print(f'unchanged rescan / first scan = {100 * $again / $first:.1f}%')"
