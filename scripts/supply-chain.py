@@ -24,6 +24,8 @@ KNOWN_DUPLICATES = {
     "getrandom": "rand/tempfile moved to 0.3+/0.4 while ring/rustls still use 0.2",
     "syn": "derive macros split between syn 2 and 3",
     "webpki-roots": "ureq 2 pins 0.26, which re-exports 1.x",
+    "fallible-iterator": "postgres 0.19 uses 0.2, rusqlite 0.32 uses 0.3",
+    "hashbrown": "rusqlite's hashlink 0.9 pins 0.14; the rest of the tree is on 0.17",
 }
 
 

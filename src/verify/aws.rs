@@ -2,7 +2,7 @@
 //! It needs no permissions, changes nothing, and answers with the account and
 //! ARN of a live key pair.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use super::http::Request;

@@ -438,7 +438,8 @@ fn gateway_mock(deactivated: Arc<AtomicBool>) -> MockProvider {
                 Answer::json(201, &json!({ "id": "key_77", "key": DEEPSEEK_NEW }).to_string())
             }
             "POST /admin/keys/deactivate" if bearer == "Bearer gateway-admin" => {
-                let expected = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(DEEPSEEK_OLD.as_bytes()));
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(DEEPSEEK_OLD.as_bytes());
+                let expected: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
                 assert!(seen.body.contains(&expected), "{}", seen.body);
                 deactivated.store(true, Ordering::SeqCst);
                 Answer::json(200, "{}")
