@@ -1,8 +1,8 @@
 //! The self-contained HTML report of a datastore: a summary, charts of
 //! findings by provider and by age (inline SVG), and a table that sorts and
 //! filters in the browser without a server. Every value from the store is
-//! HTML-escaped; the table's data is embedded as JSON that cannot close its
-//! script element.
+//! HTML-escaped; the table's data is embedded as JSON with every `<` escaped,
+//! so it cannot close its script element.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -53,7 +53,9 @@ pub fn write(findings: &[StoredFinding], today: &str, out: &mut dyn Write) -> io
             })
         })
         .collect();
-    let data = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()).replace("</", "<\\/");
+    // `<` only occurs inside JSON strings, where `\u003c` means the same: the
+    // data can then never open or close an element.
+    let data = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()).replace('<', "\\u003c");
     write!(
         out,
         r###"<!DOCTYPE html>
