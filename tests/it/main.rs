@@ -14,6 +14,7 @@ mod mock_provider;
 mod properties;
 mod readme_ci;
 mod rotate;
+mod rotate_guided;
 mod rule_examples;
 mod sarif_schema;
 mod scan_cli;

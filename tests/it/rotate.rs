@@ -17,8 +17,8 @@ const GHP_2: &str = "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";
 const GLPAT: &str = "glpat-VDDO44PXkeXvgC0snLwM";
 const GLPAT_NEW: &str = "glpat-NEWnewNEWnewNEWnew1";
 const SLACK: &str = "xoxb-9035694175815-2910593124758-2X32DsuVtXTF2pkSIc5MjREA";
-const DEEPSEEK_OLD: &str = "sk-64cf339f875dfaf8d189e48f1f0ee868";
-const DEEPSEEK_NEW: &str = "sk-0123456789abcdef0123456789abcdef";
+pub(crate) const DEEPSEEK_OLD: &str = "sk-64cf339f875dfaf8d189e48f1f0ee868";
+pub(crate) const DEEPSEEK_NEW: &str = "sk-0123456789abcdef0123456789abcdef";
 const SENDGRID: &str = "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";
 const NPM: &str = "npm_69LEsLHWAvJEui2InbgTYRQX6FzRjmgemOKJ";
 const ANTHROPIC: &str =
@@ -28,10 +28,10 @@ const AWS_ID: &str = "AKIAIXXAFLSBSD4C63FY";
 const AWS_SECRET: &str = "yiejYd62EaHJTl8mc/S5foWmsMjFNIcQf1r10KwXYDg1";
 
 /// One finding of a hand-written report: rule, secret, verification status.
-struct Found<'a>(&'a str, &'a str, Option<&'a str>);
+pub(crate) struct Found<'a>(pub &'a str, pub &'a str, pub Option<&'a str>);
 
 /// Writes a keyhound JSON report (as `--format json --show-secrets --verify` does) into the tree.
-fn report(tree: &Tree, found: &[Found<'_>]) -> PathBuf {
+pub(crate) fn report(tree: &Tree, found: &[Found<'_>]) -> PathBuf {
     let findings: Vec<Value> = found
         .iter()
         .enumerate()
@@ -50,13 +50,13 @@ fn report(tree: &Tree, found: &[Found<'_>]) -> PathBuf {
     tree.write("findings.json", json!({ "findings": findings }).to_string())
 }
 
-struct Run {
-    code: i32,
-    stderr: String,
-    stdout: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stderr: String,
+    pub stdout: String,
 }
 
-fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
+pub(crate) fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = keyhound();
     command.current_dir(tree.path()).arg("rotate").arg("findings.json").args(args);
     for variable in [
@@ -82,18 +82,18 @@ fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-fn audit(tree: &Tree) -> Vec<Value> {
+pub(crate) fn audit(tree: &Tree) -> Vec<Value> {
     let text = std::fs::read_to_string(tree.path().join(".keyhound/audit.jsonl")).unwrap_or_default();
     text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
-fn state(tree: &Tree) -> Value {
+pub(crate) fn state(tree: &Tree) -> Value {
     let text = std::fs::read_to_string(tree.path().join(".keyhound/rotate-state.json")).unwrap_or("{}".into());
     serde_json::from_str(&text).unwrap()
 }
 
 /// Asserts that none of `secrets` appears in the output or the audit trail.
-fn assert_never_printed(tree: &Tree, run: &Run, secrets: &[&str]) {
+pub(crate) fn assert_never_printed(tree: &Tree, run: &Run, secrets: &[&str]) {
     let trail = std::fs::read_to_string(tree.path().join(".keyhound/audit.jsonl")).unwrap_or_default();
     let state = std::fs::read_to_string(tree.path().join(".keyhound/rotate-state.json")).unwrap_or_default();
     for secret in secrets {
@@ -103,14 +103,14 @@ fn assert_never_printed(tree: &Tree, run: &Run, secrets: &[&str]) {
     }
 }
 
-fn steps(tree: &Tree) -> Vec<(String, String)> {
+pub(crate) fn steps(tree: &Tree) -> Vec<(String, String)> {
     audit(tree)
         .iter()
         .map(|record| (record["step"].as_str().unwrap().to_string(), record["outcome"].as_str().unwrap().to_string()))
         .collect()
 }
 
-fn pair(step: &str, outcome: &str) -> (String, String) {
+pub(crate) fn pair(step: &str, outcome: &str) -> (String, String) {
     (step.to_string(), outcome.to_string())
 }
 
@@ -303,224 +303,6 @@ fn slack_npm_and_sendgrid_keys_revoke_themselves() {
         assert_eq!(state(&tree)[rule]["progress"], "done", "{rule}: {}", run.stderr);
     }
     assert_never_printed(&tree, &run, &[SLACK, SENDGRID]);
-}
-
-/// A DeepSeek balance endpoint whose exposed key dies once Vault holds the replacement.
-fn deepseek_and_vault_mock() -> (MockProvider, Arc<AtomicBool>) {
-    let delivered = Arc::new(AtomicBool::new(false));
-    let mock = {
-        let delivered = delivered.clone();
-        MockProvider::with_handler(move |seen| {
-            let bearer = seen.header("authorization").unwrap_or_default().to_string();
-            match seen.line.as_str() {
-                "GET /user/balance" if bearer == format!("Bearer {DEEPSEEK_NEW}") => {
-                    Answer::json(200, r#"{"is_available": true, "balance_infos": []}"#)
-                }
-                "GET /user/balance" if bearer == format!("Bearer {DEEPSEEK_OLD}") && !delivered.load(Ordering::SeqCst) => {
-                    Answer::json(200, r#"{"is_available": true, "balance_infos": []}"#)
-                }
-                "GET /user/balance" => Answer::json(401, r#"{"error": {"message": "Authentication Fails"}}"#),
-                "GET /v1/secret/data/apps/chat" => Answer::json(
-                    200,
-                    &json!({ "data": { "data": { "DEEPSEEK_API_KEY": DEEPSEEK_OLD, "MODE": "prod" }, "metadata": { "version": 3 } } })
-                        .to_string(),
-                ),
-                "POST /v1/secret/data/apps/chat" => {
-                    let body: Value = serde_json::from_str(&seen.body).unwrap();
-                    let expected = json!({ "options": { "cas": 3 }, "data": { "DEEPSEEK_API_KEY": DEEPSEEK_NEW, "MODE": "prod" } });
-                    if body == expected && seen.header("x-vault-token") == Some("vault-root") {
-                        delivered.store(true, Ordering::SeqCst);
-                        Answer::json(200, r#"{"data": {"version": 4}}"#)
-                    } else {
-                        Answer::json(400, r#"{"errors": ["unexpected write"]}"#)
-                    }
-                }
-                "POST /hook" => Answer::json(200, "ok"),
-                _ => Answer::json(404, "{}"),
-            }
-        })
-    };
-    (mock, delivered)
-}
-
-#[test]
-fn deepseek_guided_flow_in_ci_checks_the_new_key_delivers_it_to_vault_and_waits_for_the_old_key_to_die() {
-    let (mock, delivered) = deepseek_and_vault_mock();
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    let endpoint = format!("deepseek={}", mock.url);
-    let args = [
-        "--yes",
-        "--endpoint",
-        &endpoint,
-        "--deliver-vault",
-        "secret/apps/chat",
-        "--wait",
-        "5",
-        "--poll-interval",
-        "1",
-    ];
-    let env =
-        [("KEYHOUND_NEW_KEY_DEEPSEEK", DEEPSEEK_NEW), ("VAULT_ADDR", mock.url.as_str()), ("VAULT_TOKEN", "vault-root")];
-    let run = rotate(&tree, &args, &env);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(delivered.load(Ordering::SeqCst), "Vault never received the replacement: {}", run.stderr);
-    assert_eq!(steps(&tree), [pair("check-new", "ok"), pair("deliver", "ok"), pair("confirm", "ok")]);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
-    assert!(
-        run.stderr.contains("platform.deepseek.com/api_keys") && run.stderr.contains("110.00 CNY"),
-        "{}",
-        run.stderr
-    );
-    assert_never_printed(&tree, &run, &[DEEPSEEK_OLD, DEEPSEEK_NEW]);
-}
-
-#[test]
-fn a_dead_replacement_key_is_never_delivered() {
-    let (mock, delivered) = deepseek_and_vault_mock();
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    let endpoint = format!("deepseek={}", mock.url);
-    let env = [
-        ("KEYHOUND_NEW_KEY_DEEPSEEK", "sk-ffffffffffffffffffffffffffffffff"),
-        ("VAULT_ADDR", mock.url.as_str()),
-        ("VAULT_TOKEN", "vault-root"),
-    ];
-    let run = rotate(&tree, &["--yes", "--endpoint", &endpoint, "--deliver-vault", "secret/apps/chat"], &env);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("the replacement key is not live (dead): nothing was delivered"), "{}", run.stderr);
-    assert!(!delivered.load(Ordering::SeqCst));
-    assert!(!mock.seen().iter().any(|seen| seen.line.contains("secret/data")), "Vault was touched");
-}
-
-#[test]
-fn deepseek_in_ci_without_a_replacement_notifies_then_completes_once_the_old_key_is_dead() {
-    let (mock, delivered) = deepseek_and_vault_mock();
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    let endpoint = format!("deepseek={}", mock.url);
-    let webhook = format!("{}/hook", mock.url);
-    let notes = tree.path().join("notice.json");
-    let notify_exec = format!("cat > {}", notes.display());
-    let run = rotate(
-        &tree,
-        &["--yes", "--endpoint", &endpoint, "--notify-webhook", &webhook, "--notify-exec", &notify_exec],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "pending");
-    let hook = mock.seen().into_iter().find(|seen| seen.line == "POST /hook").expect("the webhook was called");
-    let payload: Value = serde_json::from_str(&hook.body).unwrap();
-    assert!(payload["text"].as_str().unwrap().contains("platform.deepseek.com/api_keys"), "{payload}");
-    assert_eq!(payload["keyhound"]["secret"], "sk-6*****");
-    assert!(!hook.body.contains(DEEPSEEK_OLD), "the webhook received the key");
-    let notice = std::fs::read_to_string(&notes).unwrap();
-    assert!(notice.contains("\"event\":\"notify\"") && !notice.contains(DEEPSEEK_OLD), "{notice}");
-    assert!(steps(&tree).contains(&pair("notify", "ok")));
-
-    let early = rotate(&tree, &["--yes", "--endpoint", &endpoint], &[]);
-    assert!(early.stderr.contains("pending since"), "{}", early.stderr);
-
-    delivered.store(true, Ordering::SeqCst); // the owner deleted the key in the console
-    let complete = rotate(&tree, &["--complete", "--yes", "--endpoint", &endpoint], &[]);
-    assert_eq!(complete.code, 0, "{}", complete.stderr);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
-    assert_eq!(steps(&tree).last(), Some(&pair("complete", "ok")));
-    assert_never_printed(&tree, &complete, &[DEEPSEEK_OLD]);
-}
-
-/// A gateway admin API in front of DeepSeek, and its balance endpoint.
-fn gateway_mock(deactivated: Arc<AtomicBool>) -> MockProvider {
-    MockProvider::with_handler(move |seen| {
-        let bearer = seen.header("authorization").unwrap_or_default().to_string();
-        match seen.line.as_str() {
-            "POST /admin/keys" if bearer == "Bearer gateway-admin" => {
-                Answer::json(201, &json!({ "id": "key_77", "key": DEEPSEEK_NEW }).to_string())
-            }
-            "POST /admin/keys/deactivate" if bearer == "Bearer gateway-admin" => {
-                let digest = <sha2::Sha256 as sha2::Digest>::digest(DEEPSEEK_OLD.as_bytes());
-                let expected: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-                assert!(seen.body.contains(&expected), "{}", seen.body);
-                deactivated.store(true, Ordering::SeqCst);
-                Answer::json(200, "{}")
-            }
-            "GET /user/balance" if bearer == format!("Bearer {DEEPSEEK_NEW}") => Answer::json(200, "{}"),
-            "GET /user/balance" if !deactivated.load(Ordering::SeqCst) => Answer::json(200, "{}"),
-            "GET /user/balance" => Answer::json(401, "{}"),
-            _ => Answer::json(404, "{}"),
-        }
-    })
-}
-
-fn gateway_config(tree: &Tree, url: &str, grace: &str) {
-    tree.write(
-        "rotate.toml",
-        format!(
-            r#"[gateway.deepseek]
-base_url = "{url}"
-grace = "{grace}"
-[gateway.deepseek.create]
-path = "/admin/keys"
-body = '{{"name": "rotated-{{{{fingerprint}}}}"}}'
-new_key = "/key"
-new_key_id = "/id"
-[gateway.deepseek.deactivate]
-path = "/admin/keys/deactivate"
-body = '{{"key_sha256": "{{{{secret_sha256}}}}"}}'
-"#
-        ),
-    );
-}
-
-#[test]
-fn a_deepseek_gateway_creates_delivers_then_deactivates_at_once_or_after_the_grace_period() {
-    let deactivated = Arc::new(AtomicBool::new(false));
-    let mock = gateway_mock(deactivated.clone());
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    tree.write("app.env", format!("DEEPSEEK_API_KEY={DEEPSEEK_OLD}\n"));
-    gateway_config(&tree, &mock.url, "7d");
-    let endpoint = format!("deepseek={}", mock.url);
-    let args = [
-        "--yes",
-        "--endpoint",
-        &endpoint,
-        "--rotate-config",
-        "rotate.toml",
-        "--deliver-env",
-        "app.env:DEEPSEEK_API_KEY",
-    ];
-    let env = [("KEYHOUND_DEEPSEEK_ADMIN_KEY", "gateway-admin")];
-    let run = rotate(&tree, &args, &env);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        std::fs::read_to_string(tree.path().join("app.env")).unwrap(),
-        format!("DEEPSEEK_API_KEY={DEEPSEEK_NEW}\n")
-    );
-    let entry = &state(&tree)["deepseek-api-key-0"];
-    assert_eq!(entry["progress"], "pending");
-    assert_eq!(entry["new_key_id"], "key_77");
-    assert!(entry["deactivate_after"].as_str().unwrap() > "2026", "{entry}");
-    assert!(!deactivated.load(Ordering::SeqCst), "the old key must keep working during the grace period");
-    let early =
-        rotate(&tree, &["--complete", "--yes", "--endpoint", &endpoint, "--rotate-config", "rotate.toml"], &env);
-    assert!(early.stderr.contains("grace period runs until"), "{}", early.stderr);
-    assert!(!deactivated.load(Ordering::SeqCst));
-    assert_never_printed(&tree, &run, &[DEEPSEEK_OLD, DEEPSEEK_NEW, "gateway-admin"]);
-
-    // Without a grace period the old key is deactivated at once and confirmed dead.
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    tree.write("app.env", format!("DEEPSEEK_API_KEY={DEEPSEEK_OLD}\n"));
-    gateway_config(&tree, &mock.url, "0");
-    let run = rotate(&tree, &args, &env);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(deactivated.load(Ordering::SeqCst));
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
-    assert_eq!(
-        steps(&tree),
-        [pair("rotate", "ok"), pair("deliver", "ok"), pair("deactivate", "ok"), pair("confirm", "ok")]
-    );
 }
 
 #[test]
@@ -717,69 +499,4 @@ fn bad_rotation_flags_are_usage_errors_naming_the_flag() {
     let missing = keyhound().current_dir(tree.path()).args(["rotate", "nope.json"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.json"));
-}
-
-/// A person at a terminal: the replacement is typed at a hidden prompt (run under
-/// `script`, which gives keyhound a pseudo-terminal), never echoed.
-#[test]
-fn deepseek_guided_flow_at_a_terminal_reads_the_replacement_without_echo() {
-    use std::io::{Read as _, Write as _};
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    let (mock, delivered) = deepseek_and_vault_mock();
-    let tree = Tree::new();
-    report(&tree, &[Found("deepseek-api-key", DEEPSEEK_OLD, Some("live"))]);
-    tree.write(".env", format!("DEEPSEEK_API_KEY={DEEPSEEK_OLD}\n"));
-    let binary = assert_cmd::cargo::cargo_bin("keyhound");
-    let command = format!(
-        "{} rotate findings.json --yes --endpoint deepseek={} --deliver-env .env --deliver-exec 'touch delivered' --poll-interval 1",
-        binary.display(),
-        mock.url
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(tree.path())
-        .env("NO_COLOR", "1")
-        .env_remove("KEYHOUND_NEW_KEY_DEEPSEEK")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("`script` (util-linux) runs keyhound on a pseudo-terminal");
-    let output = Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let (output, mut stdout) = (output.clone(), child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
-                output.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..read]));
-            }
-        })
-    };
-    let wait_for = |text: &str| {
-        let started = Instant::now();
-        while !output.lock().unwrap().contains(text) {
-            assert!(started.elapsed() < Duration::from_secs(30), "no `{text}` in:\n{}", output.lock().unwrap());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    wait_for("Paste the replacement key");
-    std::thread::sleep(Duration::from_millis(200)); // echo is off once the prompt is shown
-    stdin.write_all(format!("{DEEPSEEK_NEW}\n").as_bytes()).unwrap();
-    wait_for("then press Enter");
-    std::thread::sleep(Duration::from_millis(200));
-    delivered.store(true, Ordering::SeqCst); // the person deleted the old key in the console
-    stdin.write_all(b"\n").unwrap();
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    let output = output.lock().unwrap().clone();
-    assert!(status.success(), "{output}");
-    assert!(output.contains("1 done"), "{output}");
-    assert!(!output.contains(DEEPSEEK_NEW), "the replacement was echoed:\n{output}");
-    assert_eq!(
-        std::fs::read_to_string(tree.path().join(".env")).unwrap(),
-        format!("DEEPSEEK_API_KEY={DEEPSEEK_NEW}\n")
-    );
-    assert!(tree.path().join("delivered").exists(), "the exec delivery did not run");
 }
