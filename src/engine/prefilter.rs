@@ -11,8 +11,12 @@
 
 use std::collections::HashMap;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use crate::rules::RuleSet;
@@ -29,8 +33,55 @@ pub enum Target {
 /// The automaton plus, per pattern, the rules it stands for.
 #[derive(Debug)]
 pub struct Prefilter {
-    automaton: Option<Walker>,
+    automaton: Option<Automata>,
     targets: Vec<Vec<Target>>,
+}
+
+/// Bytes a scanner searches with the NFA before it builds the DFA: a
+/// pre-commit hook scanning a few changed files never pays the DFA's build
+/// (a few milliseconds for the full rule library); a larger scan builds it
+/// after the first MiB.
+const LAZY_DFA_AFTER: u64 = 1 << 20;
+
+/// The keyword automata: a contiguous NFA (cheap to build, slower to walk)
+/// and the DFA, built on first need.
+#[derive(Debug)]
+struct Automata {
+    patterns: Vec<String>,
+    nfa: Walker<NFA>,
+    dfa: OnceLock<Option<Walker<DFA>>>,
+    searched: AtomicU64,
+}
+
+impl Automata {
+    fn new(patterns: Vec<String>) -> Result<Automata, PrefilterError> {
+        let nfa = NFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(&patterns)?;
+        let nfa = Walker::new(nfa, &patterns);
+        Ok(Automata { patterns, nfa, dfa: OnceLock::new(), searched: AtomicU64::new(0) })
+    }
+
+    /// The DFA once this scanner has searched enough to be worth it (`None`: keep the NFA).
+    fn dfa(&self, haystack_len: usize) -> Option<&Walker<DFA>> {
+        let searched = self.searched.fetch_add(haystack_len as u64, Ordering::Relaxed) + haystack_len as u64;
+        if searched < LAZY_DFA_AFTER && self.dfa.get().is_none() {
+            return None;
+        }
+        self.dfa
+            .get_or_init(|| {
+                DFA::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(&self.patterns)
+                    .ok()
+                    .map(|dfa| Walker::new(dfa, &self.patterns))
+            })
+            .as_ref()
+    }
 }
 
 /// Segments walked in lockstep.
@@ -38,16 +89,22 @@ pub const STREAMS: usize = 4;
 /// Inputs shorter than this are walked in one stream.
 const MIN_INTERLEAVED_LEN: usize = 1024;
 
-/// The keyword DFA and what walking it needs.
+/// A keyword automaton and what walking it needs.
 #[derive(Debug)]
-struct Walker {
-    dfa: DFA,
+struct Walker<A> {
+    automaton: A,
     start: StateID,
     /// Longest keyword (bytes): how far past its segment a stream must read.
     longest: usize,
 }
 
-impl Walker {
+impl<A: Automaton> Walker<A> {
+    fn new(automaton: A, patterns: &[String]) -> Walker<A> {
+        let start = automaton.start_state(Anchored::No).expect("an unanchored automaton has an unanchored start state");
+        let longest = patterns.iter().map(String::len).max().unwrap_or(1);
+        Walker { automaton, start, longest }
+    }
+
     /// Walks `haystack[from..to]` from the start state and reports each
     /// keyword that starts before `report_before`, as `emit(pattern, start)`.
     fn walk(&self, haystack: &[u8], from: usize, to: usize, report_before: usize, emit: &mut impl FnMut(usize, usize)) {
@@ -65,8 +122,8 @@ impl Walker {
         emit: &mut impl FnMut(usize, usize),
     ) {
         for (position, &byte) in haystack[from..to].iter().enumerate() {
-            state = self.dfa.next_state(Anchored::No, state, byte);
-            if self.dfa.is_special(state) {
+            state = self.automaton.next_state(Anchored::No, state, byte);
+            if self.automaton.is_special(state) {
                 self.report(state, from + position + 1, report_before, emit);
             }
         }
@@ -86,9 +143,9 @@ impl Walker {
         for step in 0..lockstep {
             for stream in 0..STREAMS {
                 let position = starts[stream] + step;
-                let state = self.dfa.next_state(Anchored::No, states[stream], haystack[position]);
+                let state = self.automaton.next_state(Anchored::No, states[stream], haystack[position]);
                 states[stream] = state;
-                if self.dfa.is_special(state) {
+                if self.automaton.is_special(state) {
                     self.report(state, position + 1, limits[stream], emit);
                 }
             }
@@ -101,12 +158,12 @@ impl Walker {
 
     /// Reports the keywords that end at `end` in match state `state` and start before `report_before`.
     fn report(&self, state: StateID, end: usize, report_before: usize, emit: &mut impl FnMut(usize, usize)) {
-        if !self.dfa.is_match(state) {
+        if !self.automaton.is_match(state) {
             return;
         }
-        for index in 0..self.dfa.match_len(state) {
-            let pattern = self.dfa.match_pattern(state, index);
-            let start = end - self.dfa.pattern_len(pattern);
+        for index in 0..self.automaton.match_len(state) {
+            let pattern = self.automaton.match_pattern(state, index);
+            let start = end - self.automaton.pattern_len(pattern);
             if start < report_before {
                 emit(pattern.as_usize(), start);
             }
@@ -150,18 +207,7 @@ impl Prefilter {
                 add(keyword, Target::Context(rule_index));
             }
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            let dfa = DFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&patterns)?;
-            let start = dfa.start_state(Anchored::No).expect("an unanchored DFA has an unanchored start state");
-            let longest = patterns.iter().map(String::len).max().unwrap_or(1);
-            Some(Walker { dfa, start, longest })
-        };
+        let automaton = if patterns.is_empty() { None } else { Some(Automata::new(patterns)?) };
         Ok(Prefilter { automaton, targets })
     }
 
@@ -169,7 +215,7 @@ impl Prefilter {
     /// `haystack`, in order of start position (the same start may be reported
     /// for several targets).
     pub fn for_each_hit(&self, haystack: &[u8], mut on_hit: impl FnMut(usize, Target)) {
-        let Some(walker) = &self.automaton else {
+        let Some(automata) = &self.automaton else {
             return;
         };
         let mut emit = |pattern: usize, start: usize| {
@@ -177,10 +223,10 @@ impl Prefilter {
                 on_hit(start, target);
             }
         };
-        if haystack.len() < MIN_INTERLEAVED_LEN {
-            walker.walk(haystack, 0, haystack.len(), haystack.len(), &mut emit);
-        } else {
-            walker.walk_interleaved(haystack, &mut emit);
+        match automata.dfa(haystack.len()) {
+            Some(walker) if haystack.len() >= MIN_INTERLEAVED_LEN => walker.walk_interleaved(haystack, &mut emit),
+            Some(walker) => walker.walk(haystack, 0, haystack.len(), haystack.len(), &mut emit),
+            None => automata.nfa.walk(haystack, 0, haystack.len(), haystack.len(), &mut emit),
         }
     }
 
@@ -228,10 +274,10 @@ keywords = ["ant-api"]
         );
     }
 
-    /// Every hit, found by walking the whole haystack in one stream.
+    /// Every hit, found by walking the whole haystack in one stream of the NFA.
     fn single_stream_hits(prefilter: &Prefilter, haystack: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
-        let walker = prefilter.automaton.as_ref().unwrap();
+        let walker = &prefilter.automaton.as_ref().unwrap().nfa;
         walker.walk(haystack, 0, haystack.len(), haystack.len(), &mut |pattern, start| found.push((start, pattern)));
         found.sort_unstable();
         found
@@ -239,7 +285,7 @@ keywords = ["ant-api"]
 
     proptest::proptest! {
         #[test]
-        fn lockstep_streams_find_exactly_what_one_stream_finds(
+        fn the_dfa_in_lockstep_streams_finds_exactly_what_one_nfa_stream_finds(
             parts in proptest::collection::vec(
                 proptest::prop_oneof![
                     proptest::strategy::Just("sk-ant-api03".to_string()),
@@ -253,7 +299,8 @@ keywords = ["ant-api"]
             let prefilter = Prefilter::new(&rules).unwrap();
             let haystack = parts.concat();
             let mut found = Vec::new();
-            prefilter.automaton.as_ref().unwrap().walk_interleaved(haystack.as_bytes(), &mut |pattern, start| {
+            let dfa = prefilter.automaton.as_ref().unwrap().dfa(LAZY_DFA_AFTER as usize).unwrap();
+            dfa.walk_interleaved(haystack.as_bytes(), &mut |pattern, start| {
                 found.push((start, pattern))
             });
             found.sort_unstable();
