@@ -88,6 +88,18 @@ fn matches_of(text: &[u8], whole: bool) -> Vec<(usize, Vec<u8>, usize)> {
     found
 }
 
+/// Found by the `engine` fuzz target: the Cloudflare rule's regex accepted
+/// `cfK_TOKEN=...`, which none of its keywords covers, so the result depended
+/// on whether a keyword happened to occur elsewhere in the file.
+#[test]
+fn a_rule_regex_matches_only_where_its_keywords_occur() {
+    let input = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/engine/regression-cloudflare-keywords"),
+    )
+    .unwrap();
+    assert_eq!(matches_of(&input, false), matches_of(&input, true));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
