@@ -9,6 +9,8 @@ use std::io::{self, Write};
 
 use crate::store::StoredFinding;
 
+use super::junit::escape;
+
 /// Age buckets of the chart, by the date of the earliest commit a finding is in.
 const AGE_BUCKETS: [(&str, i64); 5] = [
     ("under 30 days", 30),
@@ -181,22 +183,6 @@ fn bar_chart(bars: &[(String, usize)]) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-/// HTML-escapes text.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

@@ -40,8 +40,9 @@ pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -
     writeln!(out, "</testsuites>")
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
-fn escape(text: &str) -> String {
+/// Escapes text for XML and HTML attributes and content; replaces characters
+/// XML 1.0 forbids (the HTML report uses it too).
+pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

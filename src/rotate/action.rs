@@ -152,7 +152,7 @@ impl ActionContext<'_> {
 }
 
 /// What an action achieved.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Effect {
     /// The provider revoked (or accepted to revoke) the key.
     Revoked(String),

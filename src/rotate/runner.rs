@@ -220,7 +220,7 @@ impl Rotator<'_> {
         let result = providers::github_revoke(&ctx, &tokens);
         for target in batch {
             let outcome = match &result {
-                Ok(effect) => self.follow_up(target, clone_effect(effect))?,
+                Ok(effect) => self.follow_up(target, effect.clone())?,
                 Err(reason) => {
                     self.record(target, "revoke", "failed", reason, None)?;
                     Outcome::Failed(reason.clone())
@@ -525,16 +525,6 @@ impl Rotator<'_> {
             .with_context(|| format!("saving the undelivered key to {}", path.display()))?;
         writeln!(file, "{}", new_secret.expose()).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
-    }
-}
-
-fn clone_effect(effect: &Effect) -> Effect {
-    match effect {
-        Effect::Revoked(detail) => Effect::Revoked(detail.clone()),
-        Effect::AlreadyDead(detail) => Effect::AlreadyDead(detail.clone()),
-        Effect::Replaced { new_secret, new_key_id, detail } => {
-            Effect::Replaced { new_secret: new_secret.clone(), new_key_id: new_key_id.clone(), detail: detail.clone() }
-        }
     }
 }
 

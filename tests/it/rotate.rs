@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::common::{keyhound, Tree};
 use crate::mock_provider::{Answer, MockProvider, Seen};
+use crate::verify::ACME_RULES;
 
 const GHP_1: &str = "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";
 const GHP_2: &str = "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";
@@ -309,23 +310,8 @@ fn slack_npm_and_sendgrid_keys_revoke_themselves() {
 fn the_exec_action_gets_the_secret_only_on_stdin_and_its_reply_is_audited() {
     let mock = MockProvider::start(vec![Answer::json(401, "{}")]);
     let tree = Tree::new();
-    tree.write(
-        "acme.toml",
-        r#"
-[[rules]]
-id = "acme-token"
-regex = '''\b(tok_[a-z0-9]{16})\b'''
-keywords = ["tok_"]
-[rules.verify]
-provider = "acme"
-base_url = "https://api.acme.invalid"
-path = "/v1/whoami"
-headers = { Authorization = "Bearer {{secret}}" }
-live = { status = [200] }
-dead = { status = [401] }
-"#,
-    );
-    report(&tree, &[Found("acme-token", "tok_abcdef0123456789", Some("live"))]);
+    tree.write("acme.toml", ACME_RULES);
+    report(&tree, &[Found("test-token", "tok_abcdef0123456789", Some("live"))]);
     let script = tree.write("rotate-acme.sh", "#!/bin/sh\ncat > received.json\necho '{\"new_key_id\": \"acme-99\"}'\n");
     let command = format!("sh {} --rotate", script.display());
     let run = rotate(
@@ -346,14 +332,14 @@ dead = { status = [401] }
     let received: Value =
         serde_json::from_str(&std::fs::read_to_string(tree.path().join("received.json")).unwrap()).unwrap();
     assert_eq!(received["secret"], "tok_abcdef0123456789");
-    assert_eq!(received["finding"]["rule"], "acme-token");
+    assert_eq!(received["finding"]["rule"], "test-token");
     assert_eq!(received["finding"]["secret"], "tok_*****");
-    assert_eq!(state(&tree)["acme-token-0"]["progress"], "done");
+    assert_eq!(state(&tree)["test-token-0"]["progress"], "done");
     assert_eq!(audit(&tree)[0]["action"], "exec");
 
     let failing = Tree::new();
     failing.write("acme.toml", std::fs::read_to_string(tree.path().join("acme.toml")).unwrap());
-    report(&failing, &[Found("acme-token", "tok_abcdef0123456789", Some("live"))]);
+    report(&failing, &[Found("test-token", "tok_abcdef0123456789", Some("live"))]);
     let run = rotate(&failing, &["--yes", "--config", "acme.toml", "--exec", "echo 'no such key' >&2; exit 7"], &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("exit status: 7") && run.stderr.contains("no such key"), "{}", run.stderr);

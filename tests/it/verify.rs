@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::common::{keyhound, Tree, TOKEN};
 use crate::mock_provider::{Answer, MockProvider};
 
-/// A config rule that verifies against the `acme` provider.
-const ACME_RULES: &str = r#"
+/// A config rule that verifies against the `acme` provider (shared with the rotation tests).
+pub(crate) const ACME_RULES: &str = r#"
 [[rules]]
 id = "test-token"
 description = "Test token"
