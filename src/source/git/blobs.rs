@@ -18,7 +18,9 @@ use crate::finding::{BlobOrigin, Finding, Origin};
 use crate::source::{ContentOptions, ScanResults, Worker};
 use crate::stats::SkipReason;
 
-use super::history::{enumerate, Limits, Selection, MAX_EXTRA_OCCURRENCES};
+use super::history::{enumerate, History, Limits, Selection, MAX_EXTRA_OCCURRENCES};
+use super::packed::scan_packed_history;
+use super::trees::{Libgit2Trees, ObjectIds, TreeWalker};
 use super::GitError;
 
 /// Walks the selected history of the repository at `repo_path` and scans it:
@@ -48,7 +50,11 @@ pub struct HistoryScan {
     pub blobs: Vec<String>,
 }
 
-/// [`scan_history`], skipping blobs in `known` (scanned by an earlier run).
+/// [`scan_history`], skipping blobs in `known`.
+///
+/// A whole-history scan (every ref, no limits, nothing known) reads the
+/// packs in pack order ([`scan_packed_history`]); any other selection
+/// streams the blobs the walk meets to libgit2 readers.
 pub fn scan_history_incrementally(
     repo_path: &Path,
     scanner: &Scanner,
@@ -58,6 +64,28 @@ pub fn scan_history_incrementally(
     known: &HashSet<Oid>,
     progress: &ProgressBar,
 ) -> Result<HistoryScan, GitError> {
+    let whole_history =
+        *selection == Selection::All && limits.since.is_none() && limits.max_commits.is_none() && known.is_empty();
+    let (results, history, blobs) = if whole_history {
+        scan_packed_history(repo_path, scanner, selection, limits, options, progress)?
+    } else {
+        scan_walked_history(repo_path, scanner, selection, limits, options, known, progress)?
+    };
+    let results = finish(results, &history, scanner, options.content);
+    Ok(HistoryScan { results, tips: history.tips, blobs })
+}
+
+/// Streams each blob the walk meets to the scanning threads (one libgit2
+/// handle each) while the walk goes on.
+fn scan_walked_history(
+    repo_path: &Path,
+    scanner: &Scanner,
+    selection: &Selection,
+    limits: &Limits,
+    options: &HistoryScanOptions,
+    known: &HashSet<Oid>,
+    progress: &ProgressBar,
+) -> Result<(ScanResults, History, Vec<String>), GitError> {
     let collected = Mutex::new(ScanResults::default());
     let mut scanned_blobs = Vec::new();
     let scanned_blobs_of_walk = &mut scanned_blobs;
@@ -68,8 +96,11 @@ pub fn scan_history_incrementally(
         let walker = thread::Builder::new().name("history-walk".into());
         let walk = walker.spawn_scoped(scope, move || {
             let repo = super::open(repo_path)?;
+            let trees = Libgit2Trees { repo: &repo, packed: None };
+            let walker = TreeWalker::new(&trees, ObjectIds::new(None));
             let scanned_blobs = scanned_blobs_of_walk;
-            enumerate(&repo, selection, limits, &mut |oid, origin| {
+            enumerate(&repo, &repo, selection, limits, walker, &mut |_, oid, origin| {
+                let oid = Oid::from_bytes(oid).expect("20 bytes");
                 if known.contains(&oid) {
                     return;
                 }
@@ -97,8 +128,13 @@ pub fn scan_history_incrementally(
             Err(err) => Err(GitError::Thread(err.to_string())),
         }
     })?;
+    let results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Ok((results, history, scanned_blobs))
+}
 
-    let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+/// Attributes findings to every place their blob appeared, merges repeated
+/// secrets, and scans commit and tag messages.
+fn finish(mut results: ScanResults, history: &History, scanner: &Scanner, content: ContentOptions) -> ScanResults {
     attach_other_occurrences(&mut results.findings, &history.also_by_order);
     merge_repeated_secrets(&mut results.findings);
     let mut worker = Worker::new(scanner, content);
@@ -112,13 +148,14 @@ pub fn scan_history_incrementally(
     worker.results.stats.files_scanned = 0;
     results.merge(worker.results);
     results.stats.commits_scanned = history.commits as u64;
-    for path in history.submodules {
-        results.stats.skip(path, SkipReason::Submodule, Some("submodules are separate repositories".into()));
+    for path in &history.submodules {
+        let note = Some("submodules are separate repositories".into());
+        results.stats.skip(path.clone(), SkipReason::Submodule, note);
     }
-    for problem in history.problems {
-        results.stats.skip(problem.what, SkipReason::MissingObject, Some(problem.detail));
+    for problem in &history.problems {
+        results.stats.skip(problem.what.clone(), SkipReason::MissingObject, Some(problem.detail.clone()));
     }
-    Ok(HistoryScan { results, tips: history.tips, blobs: scanned_blobs })
+    results
 }
 
 /// Blobs buffered between the history walk and the scanning threads.
@@ -193,18 +230,25 @@ pub fn merge_repeated_secrets(findings: &mut Vec<Finding>) {
 
 /// One rayon worker's repository handle and scanning state; hands its results
 /// over when dropped.
-struct BlobWorker<'a> {
+pub(super) struct BlobWorker<'a> {
     repo: Option<Repository>,
     worker: Worker<'a>,
     collected: &'a Mutex<ScanResults>,
 }
 
 impl<'a> BlobWorker<'a> {
-    fn new(repo_path: &Path, scanner: &'a Scanner, content: ContentOptions, collected: &'a Mutex<ScanResults>) -> Self {
+    /// A worker with its own repository handle, merging into `collected` when dropped.
+    pub(super) fn new(
+        repo_path: &Path,
+        scanner: &'a Scanner,
+        content: ContentOptions,
+        collected: &'a Mutex<ScanResults>,
+    ) -> Self {
         BlobWorker { repo: Repository::open(repo_path).ok(), worker: Worker::new(scanner, content), collected }
     }
 
-    fn scan_blob(&mut self, oid: Oid, origin: &std::sync::Arc<BlobOrigin>) {
+    /// Reads blob `oid` and scans it (or notes why it was skipped).
+    pub(super) fn scan_blob(&mut self, oid: Oid, origin: &std::sync::Arc<BlobOrigin>) {
         let path = origin.first.path.clone();
         let max_size = self.worker.content().max_size;
         let stats = &mut self.worker.results.stats;

@@ -9,13 +9,15 @@
 //! `--max-commits`, a pre-push range), the trees of the boundary commits are
 //! marked as seen first, so only what the selected commits add is scanned.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use git2::{ObjectType, Oid, Repository, Sort, TreeWalkMode};
+use git2::{Oid, Repository, Sort};
 
-use crate::finding::{BlobOrigin, CommitInfo, Occurrence};
+use crate::finding::{CommitInfo, Occurrence};
 
+use super::pack::RawOid;
+use super::trees::{BlobSink, TreeWalker};
 use super::{commit_info, lossy, GitError};
 
 /// Other places a blob (or a secret) was found that are kept per finding.
@@ -86,32 +88,31 @@ pub struct History {
     pub tips: Vec<String>,
 }
 
-struct BlobEntry {
-    first_path: String,
-    also: Vec<Occurrence>,
-}
-
-/// Enumerates the selected history of `repo`, handing each new blob to
-/// `sink` as soon as it is met (so scanning can start before the walk ends).
+/// Enumerates the selected history of `repo` with `walker`, handing each
+/// new blob to `sink` as soon as it is met (so scanning can start before the
+/// walk ends). Refs and tags are read from `repo`, commits from
+/// `commit_repo` (the same repository, or one whose object database holds
+/// the commits in memory).
 pub fn enumerate(
     repo: &Repository,
+    commit_repo: &Repository,
     selection: &Selection,
     limits: &Limits,
-    sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
+    mut walker: TreeWalker<'_, '_>,
+    sink: &mut BlobSink<'_>,
 ) -> Result<History, GitError> {
     let mut history = History::default();
-    let commits = select_commits(repo, selection, limits, &mut history)?;
+    let commits = select_commits(repo, commit_repo, selection, limits, &mut history)?;
     history.commits = commits.len();
 
-    let mut walker = TreeWalker::default();
     let selected: HashSet<Oid> = commits.iter().copied().collect();
-    for boundary in boundary_commits(repo, &commits, &selected) {
-        if let Ok(tree) = repo.find_commit(boundary).and_then(|commit| commit.tree()) {
-            walker.mark_seen(repo, tree.id());
+    for boundary in boundary_commits(commit_repo, &commits, &selected) {
+        if let Ok(commit) = commit_repo.find_commit(boundary) {
+            walker.mark_seen(&raw_oid(commit.tree_id()));
         }
     }
     for oid in &commits {
-        let commit = match repo.find_commit(*oid) {
+        let commit = match commit_repo.find_commit(*oid) {
             Ok(commit) => commit,
             Err(err) => {
                 history.problems.push(Problem { what: format!("commit {oid}"), detail: err.message().to_string() });
@@ -120,29 +121,30 @@ pub fn enumerate(
         };
         let info = commit_info(&commit);
         history.messages.push((info.clone(), lossy(commit.message_bytes())));
-        match commit.tree() {
-            Ok(tree) => walker.collect(repo, tree.id(), &info, &mut history, sink),
-            Err(err) => {
-                history.problems.push(Problem { what: format!("tree of {oid}"), detail: err.message().to_string() })
-            }
-        }
+        walker.collect(&raw_oid(commit.tree_id()), &info, &mut history, sink);
     }
     if matches!(selection, Selection::All | Selection::AllExcept(_)) {
         collect_tag_messages(repo, &mut history);
     }
-    history.blob_count = walker.blobs.len();
-    history.also_by_order = walker.blobs.into_iter().map(|entry| entry.also).collect();
+    history.blob_count = walker.blob_count();
+    history.also_by_order = walker.into_other_occurrences();
     Ok(history)
+}
+
+/// The raw bytes of a libgit2 object id.
+pub fn raw_oid(oid: Oid) -> RawOid {
+    oid.as_bytes().try_into().expect("SHA-1 ids have 20 bytes")
 }
 
 /// The selected commits, oldest first (parents before children).
 fn select_commits(
     repo: &Repository,
+    commit_repo: &Repository,
     selection: &Selection,
     limits: &Limits,
     history: &mut History,
 ) -> Result<Vec<Oid>, GitError> {
-    let mut walk = repo.revwalk().map_err(GitError::read("starting the commit walk"))?;
+    let mut walk = commit_repo.revwalk().map_err(GitError::read("starting the commit walk"))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(GitError::read("sorting commits"))?;
     match selection {
         Selection::All => push_all_refs(repo, &mut walk, history)?,
@@ -151,7 +153,7 @@ fn select_commits(
             for tip in scanned {
                 // A tip that is gone (force-push, gc) hides nothing.
                 if let Ok(oid) = Oid::from_str(tip) {
-                    if repo.find_commit(oid).is_ok() {
+                    if commit_repo.find_commit(oid).is_ok() {
                         walk.hide(oid).map_err(GitError::read("walking commits"))?;
                     }
                 }
@@ -193,7 +195,8 @@ fn select_commits(
         }
     }
     if let Some(since) = limits.since {
-        commits.retain(|oid| repo.find_commit(*oid).map(|commit| commit.time().seconds() >= since).unwrap_or(true));
+        commits
+            .retain(|oid| commit_repo.find_commit(*oid).map(|commit| commit.time().seconds() >= since).unwrap_or(true));
     }
     if let Some(max) = limits.max_commits {
         let excess = commits.len().saturating_sub(max);
@@ -283,119 +286,4 @@ fn collect_tag_messages(repo: &Repository, history: &mut History) {
             history.tag_messages.push((name, tag.message_bytes().map(lossy).unwrap_or_default()));
         }
     }
-}
-
-/// Walks trees, each tree object once, and records each blob once.
-#[derive(Default)]
-struct TreeWalker {
-    seen_trees: HashSet<Oid>,
-    blob_index: HashMap<Oid, usize>,
-    blobs: Vec<BlobEntry>,
-    /// Blobs of boundary commits: present before the selection, never scanned.
-    boundary_blobs: HashSet<Oid>,
-}
-
-impl TreeWalker {
-    /// Marks a boundary tree and everything in it as already present.
-    fn mark_seen(&mut self, repo: &Repository, tree: Oid) {
-        let Ok(tree) = repo.find_tree(tree) else {
-            return;
-        };
-        if !self.seen_trees.insert(tree.id()) {
-            return;
-        }
-        let (seen_trees, boundary_blobs) = (&mut self.seen_trees, &mut self.boundary_blobs);
-        let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| match entry.kind() {
-            Some(ObjectType::Tree) => {
-                if seen_trees.insert(entry.id()) {
-                    git2::TreeWalkResult::Ok
-                } else {
-                    git2::TreeWalkResult::Skip
-                }
-            }
-            Some(ObjectType::Blob) => {
-                boundary_blobs.insert(entry.id());
-                git2::TreeWalkResult::Ok
-            }
-            _ => git2::TreeWalkResult::Ok,
-        });
-    }
-
-    /// Records the blobs of `tree` not met before, attributed to `commit`.
-    fn collect(
-        &mut self,
-        repo: &Repository,
-        tree: Oid,
-        commit: &Arc<CommitInfo>,
-        history: &mut History,
-        sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
-    ) {
-        let mut stack = vec![(tree, String::new())];
-        while let Some((oid, prefix)) = stack.pop() {
-            if !self.seen_trees.insert(oid) {
-                continue;
-            }
-            let tree = match repo.find_tree(oid) {
-                Ok(tree) => tree,
-                Err(err) => {
-                    let what = format!("tree {oid} ({})", if prefix.is_empty() { "/" } else { &prefix });
-                    history.problems.push(Problem { what, detail: err.message().to_string() });
-                    continue;
-                }
-            };
-            for entry in tree.iter() {
-                match entry.kind() {
-                    Some(ObjectType::Tree) => {
-                        stack.push((entry.id(), format!("{prefix}{}/", lossy(entry.name_bytes()))));
-                    }
-                    Some(ObjectType::Blob) => self.record_blob(entry.id(), &prefix, entry.name_bytes(), commit, sink),
-                    Some(ObjectType::Commit) => {
-                        history.submodules.push(format!("{prefix}{}", lossy(entry.name_bytes())))
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    /// Records a blob met at `prefix` + `name`. Most entries of a new tree are
-    /// blobs already seen at the same path; their path is not even built.
-    fn record_blob(
-        &mut self,
-        oid: Oid,
-        prefix: &str,
-        name: &[u8],
-        commit: &Arc<CommitInfo>,
-        sink: &mut dyn FnMut(Oid, Arc<BlobOrigin>),
-    ) {
-        if !self.boundary_blobs.is_empty() && self.boundary_blobs.contains(&oid) {
-            return;
-        }
-        match self.blob_index.get(&oid) {
-            Some(&index) => {
-                let entry = &mut self.blobs[index];
-                if entry.also.len() >= MAX_EXTRA_OCCURRENCES || is_path(&entry.first_path, prefix, name) {
-                    return;
-                }
-                if entry.also.iter().any(|other| is_path(&other.path, prefix, name)) {
-                    return;
-                }
-                let path = format!("{prefix}{}", lossy(name));
-                entry.also.push(Occurrence { commit: commit.clone(), path });
-            }
-            None => {
-                let order = self.blobs.len();
-                self.blob_index.insert(oid, order);
-                let path = format!("{prefix}{}", lossy(name));
-                self.blobs.push(BlobEntry { first_path: path.clone(), also: Vec::new() });
-                let first = Occurrence { commit: commit.clone(), path };
-                sink(oid, Arc::new(BlobOrigin { order, first, also: Vec::new() }));
-            }
-        }
-    }
-}
-
-/// Whether `path` is `prefix` followed by `name`, without building the joined string.
-fn is_path(path: &str, prefix: &str, name: &[u8]) -> bool {
-    path.len() == prefix.len() + name.len() && path.starts_with(prefix) && path.as_bytes()[prefix.len()..] == *name
 }

@@ -4,8 +4,11 @@
 
 pub mod blobs;
 pub mod history;
+pub mod pack;
+mod packed;
 pub mod repos;
 pub mod staged;
+pub mod trees;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

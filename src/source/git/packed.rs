@@ -1,0 +1,221 @@
+//! Whole-history scans in pack order.
+//!
+//! 1. Every tree in the packs is decoded once, on all cores, into a compact
+//!    form ([`CompactTree`]).
+//! 2. The history walk runs over those in memory (trees outside the packs are
+//!    read through libgit2) and attributes each blob to the commit and path
+//!    where it first appeared.
+//! 3. The blobs the walk met are decoded once each, on all cores, and scanned
+//!    as they come out of the pack, with their path known (path rules and
+//!    allowlists apply as in any scan). Blobs the packs cannot give (loose
+//!    objects, alternates, a corrupt pack) are then read through libgit2.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use git2::Oid;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::engine::Scanner;
+use crate::finding::{BlobOrigin, Origin};
+use crate::source::{ScanResults, Worker};
+use crate::stats::SkipReason;
+
+use super::blobs::{BlobWorker, HistoryScanOptions};
+use super::history::{enumerate, History, Limits, Selection};
+use super::pack::{Kind, PackedObjects, TraverseOptions, Visitor};
+use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
+use super::GitError;
+
+/// Scans the selected history through the packs; returns the blob results
+/// (before attribution and message scanning), the walked history and the ids
+/// of the blobs scanned.
+pub(super) fn scan_packed_history(
+    repo_path: &Path,
+    scanner: &Scanner,
+    selection: &Selection,
+    limits: &Limits,
+    options: &HistoryScanOptions,
+    progress: &ProgressBar,
+) -> Result<(ScanResults, History, Vec<String>), GitError> {
+    let repo = super::open(repo_path)?;
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+        threads => threads,
+    };
+    let packed = PackedObjects::open(&repo.commondir().join("objects"));
+    let usable = !packed.is_empty() && packed.len() < MAX_PACKED_OBJECTS;
+    let packed_ref = usable.then_some(&packed);
+
+    let (trees, commit_repo) = match packed_ref {
+        Some(packed) => {
+            let (trees, commits) = decode_trees_and_commits(packed, threads);
+            (trees, commits_in_memory(&repo, &commits))
+        }
+        None => (Vec::new(), None),
+    };
+    let source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
+    let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
+    let packed_blobs = if usable { packed.len() } else { 0 };
+    let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_blobs];
+    let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
+    let mut scanned_blobs = Vec::new();
+    let history =
+        enumerate(&repo, commit_repo.as_ref().unwrap_or(&repo), selection, limits, walker, &mut |id, oid, origin| {
+            scanned_blobs.push(hex(oid));
+            match origins.get_mut(id as usize) {
+                Some(slot) if packed.kind(id) == Some(Kind::Blob) => *slot = Some(origin),
+                _ => elsewhere.push((Oid::from_bytes(oid).expect("20 bytes"), origin)),
+            }
+        })?;
+    drop(source);
+    progress.inc_length(scanned_blobs.len() as u64);
+
+    let mut results = ScanResults::default();
+    if usable {
+        let traverse = TraverseOptions { threads, max_size: options.content.max_size };
+        let visitors = packed.traverse(
+            |id, kind| kind == Kind::Blob && origins[id as usize].is_some(),
+            traverse,
+            || BlobScanner {
+                packed: &packed,
+                worker: Worker::new(scanner, options.content),
+                origins: &origins,
+                visited: Vec::new(),
+                progress,
+            },
+        );
+        let mut visited = vec![false; origins.len()];
+        for visitor in visitors {
+            for id in &visitor.visited {
+                visited[*id as usize] = true;
+            }
+            results.merge(visitor.worker.results);
+        }
+        for (id, origin) in origins.iter().enumerate() {
+            if let Some(origin) = origin.as_ref().filter(|_| !visited[id]) {
+                elsewhere.push((Oid::from_bytes(packed.oid(id as u32)).expect("20 bytes"), origin.clone()));
+            }
+        }
+    }
+    if !elsewhere.is_empty() {
+        results.merge(scan_through_libgit2(repo_path, scanner, options, &elsewhere, progress));
+    }
+    Ok((results, history, scanned_blobs))
+}
+
+/// Decodes every packed tree, indexed by id (`None` where a tree could not
+/// be decoded or parsed), and every packed commit's raw object.
+fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Option<CompactTree>>, Vec<Vec<u8>>) {
+    let options = TraverseOptions { threads, max_size: u64::MAX };
+    let collectors = packed.traverse(
+        |_, kind| kind == Kind::Tree || kind == Kind::Commit,
+        options,
+        || TreeCollector { packed, trees: Vec::new(), commits: Vec::new() },
+    );
+    let mut trees = Vec::new();
+    trees.resize_with(packed.len(), || None);
+    let mut commits = Vec::new();
+    for collector in collectors {
+        for (id, tree) in collector.trees {
+            trees[id as usize] = Some(tree);
+        }
+        commits.extend(collector.commits);
+    }
+    (trees, commits)
+}
+
+/// A repository whose object database serves the decoded commits from
+/// memory, with `repo`'s objects behind them for anything else: libgit2's
+/// commit walk then never maps the pack, whose pages would otherwise count
+/// towards the process's memory. `None` (walk `repo` itself) if libgit2
+/// refuses.
+fn commits_in_memory(repo: &git2::Repository, commits: &[Vec<u8>]) -> Option<git2::Repository> {
+    let odb = git2::Odb::new().ok()?;
+    // Consulted before the disk backends (libgit2 tries higher priorities first).
+    odb.add_new_mempack_backend(MEMPACK_PRIORITY).ok()?;
+    for commit in commits {
+        // A commit that is not written is read from disk instead.
+        let _ = odb.write(git2::ObjectType::Commit, commit);
+    }
+    // Added after the writes: libgit2 skips writing objects some backend already has.
+    odb.add_disk_alternate(repo.commondir().join("objects").to_str()?).ok()?;
+    git2::Repository::from_odb(odb).ok()
+}
+
+/// Above libgit2's loose (1) and pack (2) backends.
+const MEMPACK_PRIORITY: i32 = 1000;
+
+/// Parses decoded trees (a malformed one is left to libgit2, which reports
+/// it) and keeps decoded commits.
+struct TreeCollector<'p> {
+    packed: &'p PackedObjects,
+    trees: Vec<(u32, CompactTree)>,
+    commits: Vec<Vec<u8>>,
+}
+
+impl Visitor for TreeCollector<'_> {
+    fn object(&mut self, id: u32, kind: Kind, data: &[u8]) {
+        if kind == Kind::Commit {
+            self.commits.push(data.to_vec());
+        } else if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
+            self.trees.push((id, tree));
+        }
+    }
+
+    fn too_large(&mut self, _: u32, _: u64) {}
+}
+
+/// Scans decoded blobs as the content of their first appearance.
+struct BlobScanner<'a> {
+    packed: &'a PackedObjects,
+    worker: Worker<'a>,
+    origins: &'a [Option<Arc<BlobOrigin>>],
+    visited: Vec<u32>,
+    progress: &'a ProgressBar,
+}
+
+impl Visitor for BlobScanner<'_> {
+    fn object(&mut self, id: u32, _: Kind, data: &[u8]) {
+        let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
+        self.worker.scan_content(data, &Origin::GitBlob(origin.clone()));
+        self.visited.push(id);
+        self.progress.inc(1);
+    }
+
+    fn too_large(&mut self, id: u32, size: u64) {
+        let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
+        let max_size = self.worker.content().max_size;
+        let detail =
+            format!("blob {}: {size} bytes; the limit is --max-file-size {max_size}", hex(self.packed.oid(id)));
+        self.worker.results.stats.skip(origin.first.path.clone(), SkipReason::TooLarge, Some(detail));
+        self.visited.push(id);
+        self.progress.inc(1);
+    }
+}
+
+/// Reads and scans blobs one by one through libgit2, on all scanning threads.
+fn scan_through_libgit2(
+    repo_path: &Path,
+    scanner: &Scanner,
+    options: &HistoryScanOptions,
+    blobs: &[(Oid, Arc<BlobOrigin>)],
+    progress: &ProgressBar,
+) -> ScanResults {
+    let collected = Mutex::new(ScanResults::default());
+    let scan_all = || {
+        blobs.par_iter().for_each_init(
+            || BlobWorker::new(repo_path, scanner, options.content, &collected),
+            |worker, (oid, origin)| {
+                worker.scan_blob(*oid, origin);
+                progress.inc(1);
+            },
+        );
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
+        Ok(pool) => pool.install(scan_all),
+        Err(_) => scan_all(),
+    }
+    collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
