@@ -9,6 +9,7 @@ mod doctor;
 mod fleet;
 mod git_history;
 mod git_hooks;
+mod git_packs;
 mod hostile;
 mod mock_provider;
 mod properties;

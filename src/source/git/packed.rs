@@ -39,6 +39,7 @@ pub(super) fn scan_packed_history(
     options: &HistoryScanOptions,
     progress: &ProgressBar,
 ) -> Result<(ScanResults, History, Vec<String>), GitError> {
+    let phases = Phases::start();
     let repo = super::open(repo_path)?;
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
@@ -48,6 +49,7 @@ pub(super) fn scan_packed_history(
     let usable = !packed.is_empty() && packed.len() < MAX_PACKED_OBJECTS;
     let packed_ref = usable.then_some(&packed);
 
+    phases.mark("read pack indexes and entry headers");
     let (trees, commit_repo) = match packed_ref {
         Some(packed) => {
             let (trees, commits) = decode_trees_and_commits(packed, threads);
@@ -55,6 +57,7 @@ pub(super) fn scan_packed_history(
         }
         None => (Vec::new(), None),
     };
+    phases.mark("decoded trees and commits");
     let source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
     let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
     let packed_blobs = if usable { packed.len() } else { 0 };
@@ -70,6 +73,7 @@ pub(super) fn scan_packed_history(
             }
         })?;
     drop(source);
+    phases.mark("walked the history");
     progress.inc_length(scanned_blobs.len() as u64);
 
     let mut results = ScanResults::default();
@@ -99,10 +103,35 @@ pub(super) fn scan_packed_history(
             }
         }
     }
+    phases.mark("decoded and scanned packed blobs");
     if !elsewhere.is_empty() {
         results.merge(scan_through_libgit2(repo_path, scanner, options, &elsewhere, progress));
+        phases.mark("scanned blobs outside the packs");
     }
     Ok((results, history, scanned_blobs))
+}
+
+/// Phase timings on stderr when `KEYHOUND_TIMINGS` is set (for profiling;
+/// see CONTRIBUTING.md).
+struct Phases {
+    start: Option<std::time::Instant>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases { start: std::env::var_os("KEYHOUND_TIMINGS").map(|_| std::time::Instant::now()) }
+    }
+
+    fn mark(&self, phase: &str) {
+        let Some(start) = self.start else { return };
+        // Peak memory so far, where the platform says.
+        let peak = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| status.lines().find(|line| line.starts_with("VmHWM:")).map(str::to_string))
+            .map(|line| format!(", peak {}", line.trim_start_matches("VmHWM:").trim()))
+            .unwrap_or_default();
+        eprintln!("keyhound: timings: {:>8.3} s {phase}{peak}", start.elapsed().as_secs_f64());
+    }
 }
 
 /// Decodes every packed tree, indexed by id (`None` where a tree could not

@@ -71,12 +71,12 @@ const KIND_SHIFT: u32 = 30;
 const EXTERNAL: u32 = 1 << 29;
 const INDEX_MASK: u32 = EXTERNAL - 1;
 
-/// A parsed tree in little memory: names back to back, and per entry its
-/// kind and either a pack object id or an index into `external`.
+/// A parsed tree in little memory: names back to back (each ended by a
+/// NUL, which git forbids in names), and per entry its kind and either a
+/// pack object id or an index into `external`.
 #[derive(Debug, Default, Clone)]
 pub struct CompactTree {
     names: Vec<u8>,
-    name_ends: Vec<u32>,
     entries: Vec<u32>,
     external: Vec<RawOid>,
 }
@@ -89,65 +89,81 @@ impl CompactTree {
     pub fn parse(raw: &[u8], packed: Option<&PackedObjects>) -> Result<CompactTree, String> {
         let mut tree = CompactTree::default();
         tree.fill(raw, packed)?;
+        tree.names.shrink_to_fit();
+        tree.entries.shrink_to_fit();
         Ok(tree)
     }
 
     /// [`Self::parse`] into an existing tree, reusing its memory.
     pub fn fill(&mut self, raw: &[u8], packed: Option<&PackedObjects>) -> Result<(), String> {
         self.names.clear();
-        self.name_ends.clear();
         self.entries.clear();
         self.external.clear();
+        // An entry takes at least 24 bytes ("1 a\0" and a 20-byte id).
+        self.entries.reserve(raw.len() / 24);
+        self.names.reserve(raw.len().saturating_sub(raw.len() / 24 * 22));
         let mut rest = raw;
         while !rest.is_empty() {
             let space = memchr::memchr(b' ', rest).ok_or("tree entry without a mode")?;
-            let mode = std::str::from_utf8(&rest[..space])
-                .ok()
-                .and_then(|mode| u32::from_str_radix(mode, 8).ok())
-                .ok_or("tree entry with a bad mode")?;
+            let kind = mode_kind(&rest[..space]).ok_or("tree entry with a bad mode")?;
             let name_end = space + 1 + memchr::memchr(0, &rest[space + 1..]).ok_or("tree entry without a name end")?;
-            let oid: RawOid =
+            let oid: &RawOid =
                 rest.get(name_end + 1..name_end + 21).ok_or("truncated tree entry")?.try_into().expect("20");
-            let kind = match mode & 0o170000 {
-                0o040000 => EntryKind::Tree,
-                0o100000 | 0o120000 => EntryKind::Blob,
-                0o160000 => EntryKind::Commit,
-                _ => EntryKind::Other,
-            };
-            let object = match packed.and_then(|packed| packed.id(&oid)) {
+            let object = match packed.and_then(|packed| packed.id(oid)) {
                 Some(id) => id,
                 None => {
-                    self.external.push(oid);
+                    self.external.push(*oid);
                     EXTERNAL | (self.external.len() as u32 - 1)
                 }
             };
-            self.names.extend_from_slice(&rest[space + 1..name_end]);
-            self.name_ends.push(self.names.len() as u32);
+            self.names.extend_from_slice(&rest[space + 1..=name_end]);
             self.entries.push((kind as u32) << KIND_SHIFT | object);
             rest = &rest[name_end + 21..];
         }
-        self.names.shrink_to_fit();
         Ok(())
     }
 
-    /// The entries: kind, object id (numbered by `ids`) and name.
-    fn entry(&self, index: usize, ids: &mut ObjectIds<'_>) -> (EntryKind, u32, &[u8]) {
-        let raw = self.entries[index];
-        let kind = match raw >> KIND_SHIFT {
-            0 => EntryKind::Blob,
-            1 => EntryKind::Tree,
-            2 => EntryKind::Commit,
-            _ => EntryKind::Other,
-        };
-        let object = raw & !(3 << KIND_SHIFT);
-        let id = if object & EXTERNAL != 0 { ids.id(&self.external[(object & INDEX_MASK) as usize]) } else { object };
-        let start = if index == 0 { 0 } else { self.name_ends[index - 1] as usize };
-        (kind, id, &self.names[start..self.name_ends[index] as usize])
+    /// The entries in order: kind, child (see [`Self::resolve`]) and name.
+    fn iter(&self) -> impl Iterator<Item = (EntryKind, u32, &[u8])> {
+        self.names.split(|&byte| byte == 0).zip(&self.entries).map(|(name, &raw)| {
+            let kind = match raw >> KIND_SHIFT {
+                0 => EntryKind::Blob,
+                1 => EntryKind::Tree,
+                2 => EntryKind::Commit,
+                _ => EntryKind::Other,
+            };
+            (kind, raw & !(3 << KIND_SHIFT), name)
+        })
     }
 
-    fn len(&self) -> usize {
-        self.entries.len()
+    /// The object id of an entry's child, numbered by `ids`.
+    fn resolve(&self, child: u32, ids: &mut ObjectIds<'_>) -> u32 {
+        if child & EXTERNAL != 0 {
+            ids.id(&self.external[(child & INDEX_MASK) as usize])
+        } else {
+            child
+        }
     }
+}
+
+/// What a tree entry's mode says it is (`None` if it is not octal).
+fn mode_kind(mode: &[u8]) -> Option<EntryKind> {
+    let value = match mode {
+        b"100644" | b"100755" | b"120000" => return Some(EntryKind::Blob),
+        b"40000" => return Some(EntryKind::Tree),
+        b"160000" => return Some(EntryKind::Commit),
+        _ if mode.is_empty() || mode.len() > 7 => return None,
+        _ => mode.iter().try_fold(0u32, |value, &digit| match digit {
+            b'0'..=b'7' => Some(value * 8 + u32::from(digit - b'0')),
+            _ => None,
+        })?,
+    };
+    Some(match value & 0o170000 {
+        0o040000 => EntryKind::Tree,
+        0o100000 | 0o120000 => EntryKind::Blob,
+        0o160000 => EntryKind::Commit,
+        _ => EntryKind::Other,
+    })
 }
 
 /// Where the walk gets trees from.
@@ -195,10 +211,26 @@ impl TreeSource for DecodedTrees<'_> {
     }
 }
 
+/// Where else a blob appeared (paths other than its first).
+#[derive(Default)]
 struct BlobEntry {
-    first_path: String,
     also: Vec<Occurrence>,
+    also_hashes: Vec<u64>,
 }
+
+/// What the walk keeps per blob id, in one dense table.
+#[derive(Debug, Clone, Copy)]
+struct BlobMeta {
+    /// Position in first-appearance order, or [`UNSEEN`].
+    order: u32,
+    /// No more occurrences are recorded.
+    also_full: bool,
+    /// [`path_hash`] of the first path.
+    first_path: u64,
+}
+
+const UNSEEN: u32 = u32::MAX;
+const NEW_BLOB: BlobMeta = BlobMeta { order: UNSEEN, also_full: false, first_path: 0 };
 
 /// A new blob handed to the walk's sink: its id, object id and first appearance.
 pub type BlobSink<'s> = dyn FnMut(u32, &RawOid, Arc<BlobOrigin>) + 's;
@@ -209,15 +241,13 @@ pub struct TreeWalker<'s, 'p> {
     /// Object numbering.
     pub ids: ObjectIds<'p>,
     seen_trees: Vec<bool>,
-    blob_order: Vec<u32>,
+    blob_meta: Vec<BlobMeta>,
     blobs: Vec<BlobEntry>,
     /// Blobs of boundary commits: present before the selection, never scanned.
     boundary_blobs: Vec<bool>,
     has_boundary: bool,
     scratch: CompactTree,
 }
-
-const UNSEEN: u32 = u32::MAX;
 
 fn flag(flags: &mut Vec<bool>, id: u32) -> &mut bool {
     if flags.len() <= id as usize {
@@ -226,6 +256,21 @@ fn flag(flags: &mut Vec<bool>, id: u32) -> &mut bool {
     &mut flags[id as usize]
 }
 
+/// A hash of a path, built component by component: the walk compares paths
+/// by these instead of by string (a 64-bit collision could at worst drop
+/// one "also found at" entry).
+fn path_hash(parent: u64, name: &[u8]) -> u64 {
+    let mut hash = parent ^ (name.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for chunk in name.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = (hash.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    }
+    hash
+}
+
+const ROOT_PATH_HASH: u64 = 0x243f_6a88_85a3_08d3;
+
 impl<'s, 'p> TreeWalker<'s, 'p> {
     /// A walker reading trees from `source`.
     pub fn new(source: &'s dyn TreeSource, ids: ObjectIds<'p>) -> Self {
@@ -233,7 +278,7 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
             source,
             ids,
             seen_trees: Vec::new(),
-            blob_order: Vec::new(),
+            blob_meta: Vec::new(),
             blobs: Vec::new(),
             boundary_blobs: Vec::new(),
             has_boundary: false,
@@ -264,11 +309,11 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
             *seen = true;
             let oid = self.ids.oid(id);
             let Ok(tree) = source.tree(id, &oid, &mut scratch) else { continue };
-            for index in 0..tree.len() {
-                match tree.entry(index, &mut self.ids) {
-                    (EntryKind::Tree, child, _) => stack.push(child),
-                    (EntryKind::Blob, child, _) => {
-                        *flag(&mut self.boundary_blobs, child) = true;
+            for (kind, child, _) in tree.iter() {
+                match kind {
+                    EntryKind::Tree => stack.push(tree.resolve(child, &mut self.ids)),
+                    EntryKind::Blob => {
+                        *flag(&mut self.boundary_blobs, tree.resolve(child, &mut self.ids)) = true;
                         self.has_boundary = true;
                     }
                     _ => {}
@@ -282,8 +327,8 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
     pub fn collect(&mut self, tree: &RawOid, commit: &Arc<CommitInfo>, history: &mut History, sink: &mut BlobSink<'_>) {
         let source = self.source;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let mut stack = vec![(self.ids.id(tree), String::new())];
-        while let Some((id, prefix)) = stack.pop() {
+        let mut stack = vec![(self.ids.id(tree), String::new(), ROOT_PATH_HASH)];
+        while let Some((id, prefix, prefix_hash)) = stack.pop() {
             let seen = flag(&mut self.seen_trees, id);
             if *seen {
                 continue;
@@ -298,60 +343,72 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
                     continue;
                 }
             };
-            for index in 0..tree.len() {
-                match tree.entry(index, &mut self.ids) {
-                    (EntryKind::Tree, child, name) => {
+            for (kind, child, name) in tree.iter() {
+                match kind {
+                    EntryKind::Tree => {
                         // A tree seen before is skipped without building its path.
+                        let child = tree.resolve(child, &mut self.ids);
                         if !self.seen_trees.get(child as usize).copied().unwrap_or(false) {
-                            stack.push((child, format!("{prefix}{}/", lossy(name))));
+                            let path = format!("{prefix}{}/", lossy(name));
+                            stack.push((child, path, path_hash(prefix_hash, name)));
                         }
                     }
-                    (EntryKind::Blob, child, name) => self.record_blob(child, &prefix, name, commit, sink),
-                    (EntryKind::Commit, _, name) => history.submodules.push(format!("{prefix}{}", lossy(name))),
-                    (EntryKind::Other, ..) => {}
+                    EntryKind::Blob => {
+                        let child = tree.resolve(child, &mut self.ids);
+                        let place = Place { prefix: &prefix, name, hash: path_hash(prefix_hash, name) };
+                        self.record_blob(child, place, commit, sink);
+                    }
+                    EntryKind::Commit => history.submodules.push(format!("{prefix}{}", lossy(name))),
+                    EntryKind::Other => {}
                 }
             }
         }
         self.scratch = scratch;
     }
 
-    /// Records a blob met at `prefix` + `name`. Most entries of a new tree are
-    /// blobs already seen at the same path; their path is not even built.
-    fn record_blob(&mut self, id: u32, prefix: &str, name: &[u8], commit: &Arc<CommitInfo>, sink: &mut BlobSink<'_>) {
+    /// Records a blob met at a place. Most entries of a new tree are blobs
+    /// already seen at the same path: one table lookup and a hash comparison.
+    fn record_blob(&mut self, id: u32, place: Place<'_>, commit: &Arc<CommitInfo>, sink: &mut BlobSink<'_>) {
         if self.has_boundary && self.boundary_blobs.get(id as usize).copied().unwrap_or(false) {
             return;
         }
-        if self.blob_order.len() <= id as usize {
-            self.blob_order.resize(id as usize + 1, UNSEEN);
+        if self.blob_meta.len() <= id as usize {
+            self.blob_meta.resize(id as usize + 1, NEW_BLOB);
         }
-        match self.blob_order[id as usize] {
-            UNSEEN => {
-                let order = self.blobs.len();
-                self.blob_order[id as usize] = order as u32;
-                let path = format!("{prefix}{}", lossy(name));
-                self.blobs.push(BlobEntry { first_path: path.clone(), also: Vec::new() });
-                let first = Occurrence { commit: commit.clone(), path };
-                let oid = self.ids.oid(id);
-                sink(id, &oid, Arc::new(BlobOrigin { order, first, also: Vec::new() }));
-            }
-            order => {
-                let entry = &mut self.blobs[order as usize];
-                if entry.also.len() >= MAX_EXTRA_OCCURRENCES || is_path(&entry.first_path, prefix, name) {
-                    return;
-                }
-                if entry.also.iter().any(|other| is_path(&other.path, prefix, name)) {
-                    return;
-                }
-                let path = format!("{prefix}{}", lossy(name));
-                entry.also.push(Occurrence { commit: commit.clone(), path });
-            }
+        let meta = &mut self.blob_meta[id as usize];
+        if meta.order == UNSEEN {
+            let order = self.blobs.len();
+            *meta = BlobMeta { order: order as u32, also_full: false, first_path: place.hash };
+            self.blobs.push(BlobEntry::default());
+            let first = Occurrence { commit: commit.clone(), path: place.path() };
+            let oid = self.ids.oid(id);
+            sink(id, &oid, Arc::new(BlobOrigin { order, first, also: Vec::new() }));
+            return;
         }
+        if meta.also_full || meta.first_path == place.hash {
+            return;
+        }
+        let entry = &mut self.blobs[meta.order as usize];
+        if entry.also_hashes.contains(&place.hash) {
+            return;
+        }
+        entry.also.push(Occurrence { commit: commit.clone(), path: place.path() });
+        entry.also_hashes.push(place.hash);
+        meta.also_full = entry.also.len() >= MAX_EXTRA_OCCURRENCES;
     }
 }
 
-/// Whether `path` is `prefix` followed by `name`, without building the joined string.
-fn is_path(path: &str, prefix: &str, name: &[u8]) -> bool {
-    path.len() == prefix.len() + name.len() && path.starts_with(prefix) && path.as_bytes()[prefix.len()..] == *name
+/// Where a tree entry is: its directory, name and path hash.
+struct Place<'a> {
+    prefix: &'a str,
+    name: &'a [u8],
+    hash: u64,
+}
+
+impl Place<'_> {
+    fn path(&self) -> String {
+        format!("{}{}", self.prefix, lossy(self.name))
+    }
 }
 
 /// An object id in hex.
@@ -383,9 +440,10 @@ mod tests {
         ]);
         let tree = CompactTree::parse(&raw, None).unwrap();
         let mut ids = ObjectIds::new(None);
-        let entries: Vec<_> = (0..tree.len())
-            .map(|index| {
-                let (kind, id, name) = tree.entry(index, &mut ids);
+        let entries: Vec<_> = tree
+            .iter()
+            .map(|(kind, child, name)| {
+                let id = tree.resolve(child, &mut ids);
                 (kind, ids.oid(id)[0], String::from_utf8_lossy(name).into_owned())
             })
             .collect();
@@ -408,6 +466,26 @@ mod tests {
         assert!(CompactTree::parse(b"100644 no-terminator", None).is_err());
         assert!(CompactTree::parse(b"10x644 a\0aaaaaaaaaaaaaaaaaaaa", None).is_err());
         assert!(CompactTree::parse(b"no-mode", None).is_err());
+        assert!(CompactTree::parse(b"1234567890 a\0aaaaaaaaaaaaaaaaaaaa", None).is_err());
+    }
+
+    #[test]
+    fn reads_unusual_modes_by_their_type_bits() {
+        assert_eq!(mode_kind(b"100664"), Some(EntryKind::Blob));
+        assert_eq!(mode_kind(b"040000"), Some(EntryKind::Tree));
+        assert_eq!(mode_kind(b"644"), Some(EntryKind::Other));
+        assert_eq!(mode_kind(b"100648"), None);
+        assert_eq!(mode_kind(b""), None);
+    }
+
+    #[test]
+    fn path_hashes_tell_paths_apart() {
+        let root = ROOT_PATH_HASH;
+        let in_dir = |dir: &[u8], name: &[u8]| path_hash(path_hash(root, dir), name);
+        assert_eq!(in_dir(b"src", b"main.rs"), in_dir(b"src", b"main.rs"));
+        assert_ne!(in_dir(b"src", b"main.rs"), in_dir(b"lib", b"main.rs"));
+        assert_ne!(path_hash(root, b"ab"), path_hash(root, b"ab\0"));
+        assert_ne!(in_dir(b"a", b"bc"), in_dir(b"ab", b"c"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use flate2::{Decompress, FlushDecompress, Status};
+use libdeflater::Decompressor;
 
 use super::{delta, read_at, Kind, NodeId, PackedObjects, NO_BASE};
 
@@ -198,7 +198,7 @@ impl PackedObjects {
     fn inflate(
         &self,
         node: NodeId,
-        inflater: &mut Decompress,
+        inflater: &mut Decompressor,
         compressed: &mut Vec<u8>,
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
@@ -211,16 +211,15 @@ impl PackedObjects {
         }
         let compressed = &mut compressed[..length];
         read_at(&pack.file, compressed, entry.data).map_err(|err| format!("{}: {err}", pack.path.display()))?;
+        // Whole-buffer inflation (libdeflate) into exactly the declared size:
+        // about twice as fast as streaming zlib; a longer stream is an error.
         out.clear();
-        // One spare byte: a stream longer than declared is caught, not truncated.
-        out.reserve(entry.size as usize + 1);
-        inflater.reset(true);
-        let status =
-            inflater.decompress_vec(compressed, out, FlushDecompress::Finish).map_err(|err| err.to_string())?;
-        if status != Status::StreamEnd || out.len() as u64 != entry.size {
-            return Err(format!("object at offset {} inflates to the wrong size", entry.data));
+        out.resize(entry.size as usize, 0);
+        match inflater.zlib_decompress(compressed, out) {
+            Ok(written) if written as u64 == entry.size => Ok(()),
+            Ok(_) => Err(format!("object at offset {} inflates to fewer bytes than declared", entry.data)),
+            Err(err) => Err(format!("object at offset {}: {err:?}", entry.data)),
         }
-        Ok(())
     }
 }
 
@@ -238,7 +237,7 @@ struct Frame {
 
 /// One thread's inflater and reusable buffers.
 struct Decoder {
-    inflater: Decompress,
+    inflater: Decompressor,
     compressed: Vec<u8>,
     instructions: Vec<u8>,
     spare: Vec<Vec<u8>>,
@@ -246,7 +245,7 @@ struct Decoder {
 
 impl Decoder {
     fn new() -> Self {
-        Decoder { inflater: Decompress::new(true), compressed: Vec::new(), instructions: Vec::new(), spare: Vec::new() }
+        Decoder { inflater: Decompressor::new(), compressed: Vec::new(), instructions: Vec::new(), spare: Vec::new() }
     }
 
     fn take_buffer(&mut self) -> Vec<u8> {
