@@ -477,3 +477,6 @@ impl Hasher for OidHasher {
         self.value = value;
     }
 }
+
+#[cfg(test)]
+mod tests;
