@@ -139,21 +139,57 @@ impl<A: Automaton> Walker<A> {
         let ends: [usize; STREAMS] =
             std::array::from_fn(|stream| (limits[stream] + self.longest - 1).min(haystack.len()));
         let lockstep = (0..STREAMS).map(|stream| ends[stream] - starts[stream]).min().unwrap_or(0);
+        let lanes: [&[u8]; STREAMS] = std::array::from_fn(|stream| &haystack[starts[stream]..][..lockstep]);
         let mut states = [self.start; STREAMS];
-        for step in 0..lockstep {
+        let mut step = 0;
+        while step < lockstep {
+            let reached = self.advance_while_unspecial(&lanes, &mut states, step);
+            if reached == lockstep {
+                break;
+            }
             for stream in 0..STREAMS {
-                let position = starts[stream] + step;
-                let state = self.automaton.next_state(Anchored::No, states[stream], haystack[position]);
-                states[stream] = state;
-                if self.automaton.is_special(state) {
-                    self.report(state, position + 1, limits[stream], emit);
+                if self.automaton.is_special(states[stream]) {
+                    self.report(states[stream], starts[stream] + reached + 1, limits[stream], emit);
                 }
             }
+            step = reached + 1;
         }
         for stream in 0..STREAMS {
             let from = starts[stream] + lockstep;
             self.walk_on(states[stream], haystack, from, ends[stream], limits[stream], emit);
         }
+    }
+
+    /// Steps every stream from `from` on, in lockstep, until some stream
+    /// enters a special (match) state; returns that step (every stream has
+    /// consumed its byte at it), or the lanes' length. The states stay in
+    /// registers here: each step is four independent table loads, and the
+    /// rare matches are handled by the caller.
+    #[inline(always)]
+    fn advance_while_unspecial(&self, lanes: &[&[u8]; STREAMS], states: &mut [StateID; STREAMS], from: usize) -> usize {
+        const { assert!(STREAMS == 4, "the loop below is written out for four streams") };
+        let [lane0, lane1, lane2, lane3] = *lanes;
+        let length = lane0.len();
+        assert!(lane1.len() == length && lane2.len() == length && lane3.len() == length);
+        let [mut state0, mut state1, mut state2, mut state3] = *states;
+        let automaton = &self.automaton;
+        let mut step = from;
+        while step < length {
+            state0 = automaton.next_state(Anchored::No, state0, lane0[step]);
+            state1 = automaton.next_state(Anchored::No, state1, lane1[step]);
+            state2 = automaton.next_state(Anchored::No, state2, lane2[step]);
+            state3 = automaton.next_state(Anchored::No, state3, lane3[step]);
+            if automaton.is_special(state0)
+                | automaton.is_special(state1)
+                | automaton.is_special(state2)
+                | automaton.is_special(state3)
+            {
+                break;
+            }
+            step += 1;
+        }
+        *states = [state0, state1, state2, state3];
+        step
     }
 
     /// Reports the keywords that end at `end` in match state `state` and start before `report_before`.

@@ -124,7 +124,7 @@ pub fn enumerate(
         walker.collect(&raw_oid(commit.tree_id()), &info, &mut history, sink);
     }
     if matches!(selection, Selection::All | Selection::AllExcept(_)) {
-        collect_tag_messages(repo, &mut history);
+        collect_tag_messages(repo, commit_repo, &mut history);
     }
     history.blob_count = walker.blob_count();
     history.also_by_order = walker.into_other_occurrences();
@@ -147,9 +147,9 @@ fn select_commits(
     let mut walk = commit_repo.revwalk().map_err(GitError::read("starting the commit walk"))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(GitError::read("sorting commits"))?;
     match selection {
-        Selection::All => push_all_refs(repo, &mut walk, history)?,
+        Selection::All => push_all_refs(repo, commit_repo, &mut walk, history)?,
         Selection::AllExcept(scanned) => {
-            push_all_refs(repo, &mut walk, history)?;
+            push_all_refs(repo, commit_repo, &mut walk, history)?;
             for tip in scanned {
                 // A tip that is gone (force-push, gc) hides nothing.
                 if let Ok(oid) = Oid::from_str(tip) {
@@ -213,7 +213,17 @@ fn resolve_commit(repo: &Repository, spec: &str, what: &'static str) -> Result<O
 }
 
 /// Pushes every ref that leads to a commit, and HEAD; notes refs that do not.
-fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut History) -> Result<(), GitError> {
+/// Refs are read from `repo`; the objects they name from `commit_repo`.
+fn push_all_refs(
+    repo: &Repository,
+    commit_repo: &Repository,
+    walk: &mut git2::Revwalk<'_>,
+    history: &mut History,
+) -> Result<(), GitError> {
+    let peel = |reference: &git2::Reference<'_>| {
+        let target = reference.resolve()?.target().ok_or_else(|| git2::Error::from_str("a ref without a target"))?;
+        commit_repo.find_object(target, None)?.peel_to_commit()
+    };
     let references = repo.references().map_err(GitError::read("listing refs"))?;
     for reference in references {
         let reference = match reference {
@@ -224,7 +234,7 @@ fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut 
             }
         };
         let name = lossy(reference.name_bytes());
-        match reference.peel_to_commit() {
+        match peel(&reference) {
             Ok(commit) => {
                 walk.push(commit.id()).map_err(GitError::read("walking commits"))?;
                 history.tips.push(commit.id().to_string());
@@ -237,7 +247,7 @@ fn push_all_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, history: &mut 
         }
     }
     // A detached HEAD is not a ref under refs/; an unborn HEAD has nothing to walk.
-    if let Ok(head) = repo.head().and_then(|head| head.peel_to_commit()) {
+    if let Ok(head) = repo.head().and_then(|head| peel(&head)) {
         let _ = walk.push(head.id());
         history.tips.push(head.id().to_string());
     }
@@ -271,7 +281,7 @@ fn boundary_commits(repo: &Repository, commits: &[Oid], selected: &HashSet<Oid>)
     boundary.into_iter().collect()
 }
 
-fn collect_tag_messages(repo: &Repository, history: &mut History) {
+fn collect_tag_messages(repo: &Repository, commit_repo: &Repository, history: &mut History) {
     let mut tags = Vec::new();
     let listed = repo.tag_foreach(|oid, name| {
         tags.push((oid, lossy(name).trim_start_matches("refs/tags/").to_string()));
@@ -282,7 +292,7 @@ fn collect_tag_messages(repo: &Repository, history: &mut History) {
     }
     for (oid, name) in tags {
         // Lightweight tags name a commit, not a tag object: they have no message.
-        if let Ok(tag) = repo.find_tag(oid) {
+        if let Ok(tag) = commit_repo.find_tag(oid) {
             history.tag_messages.push((name, tag.message_bytes().map(lossy).unwrap_or_default()));
         }
     }

@@ -138,11 +138,14 @@ impl Phases {
 }
 
 /// Decodes every packed tree, indexed by id (`None` where a tree could not
-/// be decoded or parsed), and every packed commit's raw object.
-fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Option<CompactTree>>, Vec<Vec<u8>>) {
+/// be decoded or parsed), and every packed commit and annotated tag.
+fn decode_trees_and_commits(
+    packed: &PackedObjects,
+    threads: usize,
+) -> (Vec<Option<CompactTree>>, Vec<(Kind, Vec<u8>)>) {
     let options = TraverseOptions { threads, max_size: u64::MAX };
     let collectors = packed.traverse(
-        |_, kind| kind == Kind::Tree || kind == Kind::Commit,
+        |_, kind| kind != Kind::Blob,
         options,
         || TreeCollector { packed, trees: Vec::new(), commits: Vec::new() },
     );
@@ -158,18 +161,19 @@ fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Opti
     (trees, commits)
 }
 
-/// A repository whose object database serves the decoded commits from
-/// memory, with `repo`'s objects behind them for anything else: libgit2's
-/// commit walk then never maps the pack, whose pages would otherwise count
-/// towards the process's memory. `None` (walk `repo` itself) if libgit2
-/// refuses.
-fn commits_in_memory(repo: &git2::Repository, commits: &[Vec<u8>]) -> Option<git2::Repository> {
+/// A repository whose object database serves the decoded commits and tags
+/// from memory, with `repo`'s objects behind them for anything else:
+/// libgit2's ref peeling and commit walk then never map the pack, whose
+/// pages would otherwise count towards the process's memory. `None` (walk
+/// `repo` itself) if libgit2 refuses.
+fn commits_in_memory(repo: &git2::Repository, commits: &[(Kind, Vec<u8>)]) -> Option<git2::Repository> {
     let odb = git2::Odb::new().ok()?;
     // Consulted before the disk backends (libgit2 tries higher priorities first).
     odb.add_new_mempack_backend(MEMPACK_PRIORITY).ok()?;
-    for commit in commits {
-        // A commit that is not written is read from disk instead.
-        let _ = odb.write(git2::ObjectType::Commit, commit);
+    for (kind, object) in commits {
+        let kind = if *kind == Kind::Tag { git2::ObjectType::Tag } else { git2::ObjectType::Commit };
+        // An object that is not written is read from disk instead.
+        let _ = odb.write(kind, object);
     }
     // Added after the writes: libgit2 skips writing objects some backend already has.
     odb.add_disk_alternate(repo.commondir().join("objects").to_str()?).ok()?;
@@ -180,17 +184,17 @@ fn commits_in_memory(repo: &git2::Repository, commits: &[Vec<u8>]) -> Option<git
 const MEMPACK_PRIORITY: i32 = 1000;
 
 /// Parses decoded trees (a malformed one is left to libgit2, which reports
-/// it) and keeps decoded commits.
+/// it) and keeps decoded commits and tags.
 struct TreeCollector<'p> {
     packed: &'p PackedObjects,
     trees: Vec<(u32, CompactTree)>,
-    commits: Vec<Vec<u8>>,
+    commits: Vec<(Kind, Vec<u8>)>,
 }
 
 impl Visitor for TreeCollector<'_> {
     fn object(&mut self, id: u32, kind: Kind, data: &[u8]) {
-        if kind == Kind::Commit {
-            self.commits.push(data.to_vec());
+        if kind == Kind::Commit || kind == Kind::Tag {
+            self.commits.push((kind, data.to_vec()));
         } else if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
             self.trees.push((id, tree));
         }
