@@ -139,10 +139,7 @@ impl Phases {
 
 /// Decodes every packed tree, indexed by id (`None` where a tree could not
 /// be decoded or parsed), and every packed commit and annotated tag.
-fn decode_trees_and_commits(
-    packed: &PackedObjects,
-    threads: usize,
-) -> (Vec<Option<CompactTree>>, Vec<(Kind, Vec<u8>)>) {
+fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Option<CompactTree>>, Vec<RawObject>) {
     let options = TraverseOptions { threads, max_size: u64::MAX };
     let collectors = packed.traverse(
         |_, kind| kind != Kind::Blob,
@@ -166,7 +163,7 @@ fn decode_trees_and_commits(
 /// libgit2's ref peeling and commit walk then never map the pack, whose
 /// pages would otherwise count towards the process's memory. `None` (walk
 /// `repo` itself) if libgit2 refuses.
-fn commits_in_memory(repo: &git2::Repository, commits: &[(Kind, Vec<u8>)]) -> Option<git2::Repository> {
+fn commits_in_memory(repo: &git2::Repository, commits: &[RawObject]) -> Option<git2::Repository> {
     let odb = git2::Odb::new().ok()?;
     // Consulted before the disk backends (libgit2 tries higher priorities first).
     odb.add_new_mempack_backend(MEMPACK_PRIORITY).ok()?;
@@ -188,8 +185,11 @@ const MEMPACK_PRIORITY: i32 = 1000;
 struct TreeCollector<'p> {
     packed: &'p PackedObjects,
     trees: Vec<(u32, CompactTree)>,
-    commits: Vec<(Kind, Vec<u8>)>,
+    commits: Vec<RawObject>,
 }
+
+/// A decoded object: its type and content.
+type RawObject = (Kind, Vec<u8>);
 
 impl Visitor for TreeCollector<'_> {
     fn object(&mut self, id: u32, kind: Kind, data: &[u8]) {
