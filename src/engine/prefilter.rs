@@ -167,28 +167,21 @@ impl<A: Automaton> Walker<A> {
     /// rare matches are handled by the caller.
     #[inline(always)]
     fn advance_while_unspecial(&self, lanes: &[&[u8]; STREAMS], states: &mut [StateID; STREAMS], from: usize) -> usize {
-        const { assert!(STREAMS == 4, "the loop below is written out for four streams") };
-        let [lane0, lane1, lane2, lane3] = *lanes;
-        let length = lane0.len();
-        assert!(lane1.len() == length && lane2.len() == length && lane3.len() == length);
-        let [mut state0, mut state1, mut state2, mut state3] = *states;
+        let length = lanes[0].len();
+        assert!(lanes.iter().all(|lane| lane.len() == length));
         let automaton = &self.automaton;
+        let mut current = *states;
         let mut step = from;
         while step < length {
-            state0 = automaton.next_state(Anchored::No, state0, lane0[step]);
-            state1 = automaton.next_state(Anchored::No, state1, lane1[step]);
-            state2 = automaton.next_state(Anchored::No, state2, lane2[step]);
-            state3 = automaton.next_state(Anchored::No, state3, lane3[step]);
-            if automaton.is_special(state0)
-                | automaton.is_special(state1)
-                | automaton.is_special(state2)
-                | automaton.is_special(state3)
-            {
+            for stream in 0..STREAMS {
+                current[stream] = automaton.next_state(Anchored::No, current[stream], lanes[stream][step]);
+            }
+            if current.iter().fold(false, |special, &state| special | automaton.is_special(state)) {
                 break;
             }
             step += 1;
         }
-        *states = [state0, state1, state2, state3];
+        *states = current;
         step
     }
 

@@ -39,6 +39,20 @@ fn evolving_history() -> GitRepo {
     repo.git(&["mv", "app/config.ini", "app/settings.ini"]);
     repo.git(&["commit", "-q", "-m", "rename"]);
     repo.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    // An author with a non-ASCII name and a negative offset, and a message
+    // whose summary libgit2 squashes (the scan reads packed commits itself).
+    repo.commit_file("NOTES.md", "notes\n", "placeholder");
+    repo.git(&[
+        "-c",
+        "user.name=Zoë Q. Public",
+        "commit",
+        "-q",
+        "--amend",
+        "--reset-author",
+        "--date=2024-02-03T04:05:06-0730",
+        "-m",
+        &format!("  Rotate\n  the   staging\ttoken\n\nold one: {GITHUB_TOKEN}\n"),
+    ]);
     let mut binary = vec![0u8, 159, 146, 150, 0, 0, 1];
     binary.extend(format!("\0\0DEEPSEEK_API_KEY={DEEPSEEK_KEY}\0").bytes());
     repo.commit_file("assets/blob.bin", binary, "binary");
@@ -184,6 +198,15 @@ fn a_packed_history_and_the_same_history_in_loose_objects_give_the_same_report()
     let rules: Vec<&str> =
         packed["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
     assert!(rules.contains(&"deepseek-api-key") && rules.contains(&"github-pat"), "{rules:?}");
+    let in_message = packed["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().starts_with("COMMIT_MSG@"))
+        .expect("the token in a commit message");
+    assert_eq!(in_message["author"], "Zoë Q. Public");
+    assert_eq!(in_message["date"], "2024-02-03T04:05:06-07:30");
+    assert_eq!(in_message["message"], "  Rotate the   staging\ttoken");
     for field in ["files_scanned", "bytes_scanned", "commits_scanned"] {
         assert_eq!(packed["stats"][field], unpacked["stats"][field], "{field}");
     }

@@ -19,6 +19,7 @@ use crate::source::{ContentOptions, ScanResults, Worker};
 use crate::stats::SkipReason;
 
 use super::history::{enumerate, History, Limits, Selection, MAX_EXTRA_OCCURRENCES};
+use super::pack::OidMap;
 use super::packed::scan_packed_history;
 use super::trees::{Libgit2Trees, ObjectIds, TreeWalker};
 use super::GitError;
@@ -66,13 +67,16 @@ pub fn scan_history_incrementally(
 ) -> Result<HistoryScan, GitError> {
     let whole_history =
         *selection == Selection::All && limits.since.is_none() && limits.max_commits.is_none() && known.is_empty();
-    let (results, history, blobs) = if whole_history {
+    let (results, mut history, blobs) = if whole_history {
         scan_packed_history(repo_path, scanner, selection, limits, options, progress)?
     } else {
         scan_walked_history(repo_path, scanner, selection, limits, options, known, progress)?
     };
     let results = finish(results, &history, scanner, options.content);
-    Ok(HistoryScan { results, tips: history.tips, blobs })
+    let tips = std::mem::take(&mut history.tips);
+    // A history's worth of messages and occurrences takes a while to free.
+    drop_in_background(history);
+    Ok(HistoryScan { results, tips, blobs })
 }
 
 /// Streams each blob the walk meets to the scanning threads (one libgit2
@@ -99,7 +103,7 @@ fn scan_walked_history(
             let trees = Libgit2Trees { repo: &repo, packed: None };
             let walker = TreeWalker::new(&trees, ObjectIds::new(None));
             let scanned_blobs = scanned_blobs_of_walk;
-            enumerate(&repo, &repo, selection, limits, walker, &mut |_, oid, origin| {
+            enumerate(&repo, &repo, selection, limits, walker, OidMap::default(), &mut |_, oid, origin| {
                 let oid = Oid::from_bytes(oid).expect("20 bytes");
                 if known.contains(&oid) {
                     return;
@@ -137,16 +141,27 @@ fn scan_walked_history(
 fn finish(mut results: ScanResults, history: &History, scanner: &Scanner, content: ContentOptions) -> ScanResults {
     attach_other_occurrences(&mut results.findings, &history.also_by_order);
     merge_repeated_secrets(&mut results.findings);
-    let mut worker = Worker::new(scanner, content);
-    for (commit, message) in &history.messages {
-        worker.scan_content(message.as_bytes(), &Origin::CommitMessage(commit.clone()));
-    }
-    for (tag, message) in &history.tag_messages {
-        worker.scan_content(message.as_bytes(), &Origin::TagMessage { tag: tag.clone() });
-    }
+    let commit_messages =
+        history.messages.par_iter().map(|(commit, message)| (message, Origin::CommitMessage(commit.clone())));
+    let tag_messages =
+        history.tag_messages.par_iter().map(|(tag, message)| (message, Origin::TagMessage { tag: tag.clone() }));
+    let mut messages = commit_messages
+        .chain(tag_messages)
+        .fold(
+            || Worker::new(scanner, content),
+            |mut worker, (message, origin)| {
+                worker.scan_content(message.as_bytes(), &origin);
+                worker
+            },
+        )
+        .map(|worker| worker.results)
+        .reduce(ScanResults::default, |mut all, part| {
+            all.merge(part);
+            all
+        });
     // Messages are not files: count the commits instead.
-    worker.results.stats.files_scanned = 0;
-    results.merge(worker.results);
+    messages.stats.files_scanned = 0;
+    results.merge(messages);
     results.stats.commits_scanned = history.commits as u64;
     for path in &history.submodules {
         let note = Some("submodules are separate repositories".into());
@@ -156,6 +171,13 @@ fn finish(mut results: ScanResults, history: &History, scanner: &Scanner, conten
         results.stats.skip(problem.what.clone(), SkipReason::MissingObject, Some(problem.detail.clone()));
     }
     results
+}
+
+/// Drops `value` on another thread: freeing millions of small allocations
+/// need not hold up the report.
+pub(super) fn drop_in_background<T: Send + 'static>(value: T) {
+    // If no thread can be started, the value is freed with the failed spawn.
+    let _ = std::thread::Builder::new().name("free".into()).spawn(move || drop(value));
 }
 
 /// Blobs buffered between the history walk and the scanning threads.

@@ -16,7 +16,8 @@ use git2::{Oid, Repository, Sort};
 
 use crate::finding::{CommitInfo, Occurrence};
 
-use super::pack::RawOid;
+use super::commit::ParsedCommit;
+use super::pack::{OidKey, OidMap, RawOid};
 use super::trees::{BlobSink, TreeWalker};
 use super::{commit_info, lossy, GitError};
 
@@ -99,6 +100,7 @@ pub fn enumerate(
     selection: &Selection,
     limits: &Limits,
     mut walker: TreeWalker<'_, '_>,
+    mut parsed: OidMap<ParsedCommit>,
     sink: &mut BlobSink<'_>,
 ) -> Result<History, GitError> {
     let mut history = History::default();
@@ -112,6 +114,12 @@ pub fn enumerate(
         }
     }
     for oid in &commits {
+        // Commits already parsed (from the packs) need no libgit2 read.
+        if let Some(commit) = parsed.remove(&OidKey(raw_oid(*oid))) {
+            history.messages.push((commit.info.clone(), commit.message));
+            walker.collect(&commit.tree, &commit.info, &mut history, sink);
+            continue;
+        }
         let commit = match commit_repo.find_commit(*oid) {
             Ok(commit) => commit,
             Err(err) => {

@@ -3,6 +3,7 @@
 //! ([`staged`]).
 
 pub mod blobs;
+pub mod commit;
 pub mod history;
 pub mod pack;
 mod packed;
@@ -13,7 +14,7 @@ pub mod trees;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use git2::{Commit, Repository, RepositoryOpenFlags, Signature};
+use git2::{Commit, Repository, RepositoryOpenFlags};
 
 use crate::finding::CommitInfo;
 
@@ -83,20 +84,19 @@ pub fn commit_info(commit: &Commit<'_>) -> Arc<CommitInfo> {
         id: commit.id().to_string(),
         author: lossy(author.name_bytes()),
         email: lossy(author.email_bytes()),
-        date: format_time(&author),
+        date: format_time(author.when().seconds(), author.when().offset_minutes()),
         summary: commit.summary_bytes().map(lossy).unwrap_or_default(),
     })
 }
 
 /// A signature's time as RFC 3339 with its own UTC offset.
-fn format_time(signature: &Signature<'_>) -> String {
-    let time = signature.when();
-    let offset = jiff::tz::Offset::from_seconds(time.offset_minutes() * 60).unwrap_or(jiff::tz::Offset::UTC);
-    match jiff::Timestamp::from_second(time.seconds()) {
+fn format_time(seconds: i64, offset_minutes: i32) -> String {
+    let offset = jiff::tz::Offset::from_seconds(offset_minutes * 60).unwrap_or(jiff::tz::Offset::UTC);
+    match jiff::Timestamp::from_second(seconds) {
         Ok(timestamp) => {
             timestamp.to_zoned(jiff::tz::TimeZone::fixed(offset)).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
         }
-        Err(_) => time.seconds().to_string(),
+        Err(_) => seconds.to_string(),
     }
 }
 

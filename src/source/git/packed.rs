@@ -22,9 +22,10 @@ use crate::finding::{BlobOrigin, Origin};
 use crate::source::{ScanResults, Worker};
 use crate::stats::SkipReason;
 
-use super::blobs::{BlobWorker, HistoryScanOptions};
+use super::blobs::{drop_in_background, BlobWorker, HistoryScanOptions};
+use super::commit::{self, ParsedCommit};
 use super::history::{enumerate, History, Limits, Selection};
-use super::pack::{Kind, PackedObjects, TraverseOptions, Visitor};
+use super::pack::{Kind, OidKey, OidMap, PackedObjects, TraverseOptions, Visitor};
 use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
 use super::GitError;
 
@@ -50,12 +51,13 @@ pub(super) fn scan_packed_history(
     let packed_ref = usable.then_some(&packed);
 
     phases.mark("read pack indexes and entry headers");
-    let (trees, commit_repo) = match packed_ref {
+    let (trees, commit_repo, parsed) = match packed_ref {
         Some(packed) => {
-            let (trees, commits) = decode_trees_and_commits(packed, threads);
-            (trees, commits_in_memory(&repo, &commits))
+            let (trees, objects) = decode_trees_and_commits(packed, threads);
+            let parsed = parse_commits(packed, &objects);
+            (trees, commits_in_memory(&repo, &objects), parsed)
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), None, OidMap::default()),
     };
     phases.mark("decoded trees and commits");
     let mut source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
@@ -64,17 +66,23 @@ pub(super) fn scan_packed_history(
     let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_blobs];
     let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
     let mut scanned_blobs = Vec::new();
-    let history =
-        enumerate(&repo, commit_repo.as_ref().unwrap_or(&repo), selection, limits, walker, &mut |id, oid, origin| {
+    let history = enumerate(
+        &repo,
+        commit_repo.as_ref().unwrap_or(&repo),
+        selection,
+        limits,
+        walker,
+        parsed,
+        &mut |id, oid, origin| {
             scanned_blobs.push(hex(oid));
             match origins.get_mut(id as usize) {
                 Some(slot) if packed.kind(id) == Some(Kind::Blob) => *slot = Some(origin),
                 _ => elsewhere.push((Oid::from_bytes(oid).expect("20 bytes"), origin)),
             }
-        })?;
+        },
+    )?;
     // Freeing a history's worth of trees takes a while: not on the critical path.
-    let trees = std::mem::take(&mut source.trees);
-    std::thread::spawn(move || drop(trees));
+    drop_in_background(std::mem::take(&mut source.trees));
     drop(source);
     phases.mark("walked the history");
     progress.inc_length(scanned_blobs.len() as u64);
@@ -111,6 +119,7 @@ pub(super) fn scan_packed_history(
         results.merge(scan_through_libgit2(repo_path, scanner, options, &elsewhere, progress));
         phases.mark("scanned blobs outside the packs");
     }
+    drop_in_background((packed, origins));
     Ok((results, history, scanned_blobs))
 }
 
@@ -167,7 +176,7 @@ fn commits_in_memory(repo: &git2::Repository, commits: &[RawObject]) -> Option<g
     let odb = git2::Odb::new().ok()?;
     // Consulted before the disk backends (libgit2 tries higher priorities first).
     odb.add_new_mempack_backend(MEMPACK_PRIORITY).ok()?;
-    for (kind, object) in commits {
+    for (_, kind, object) in commits {
         let kind = if *kind == Kind::Tag { git2::ObjectType::Tag } else { git2::ObjectType::Commit };
         // An object that is not written is read from disk instead.
         let _ = odb.write(kind, object);
@@ -188,13 +197,28 @@ struct TreeCollector<'p> {
     commits: Vec<RawObject>,
 }
 
-/// A decoded object: its type and content.
-type RawObject = (Kind, Vec<u8>);
+/// A decoded object: its id, type and content.
+type RawObject = (u32, Kind, Vec<u8>);
+
+/// The commits among `objects`, parsed on all cores, by id (those not in
+/// the canonical layout are left to libgit2).
+fn parse_commits(packed: &PackedObjects, objects: &[RawObject]) -> OidMap<ParsedCommit> {
+    objects
+        .par_iter()
+        .filter(|(_, kind, _)| *kind == Kind::Commit)
+        .filter_map(|(id, _, raw)| {
+            let oid = packed.oid(*id);
+            commit::parse(hex(oid), raw).map(|parsed| (OidKey(*oid), parsed))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
 
 impl Visitor for TreeCollector<'_> {
     fn object(&mut self, id: u32, kind: Kind, data: &[u8]) {
         if kind == Kind::Commit || kind == Kind::Tag {
-            self.commits.push((kind, data.to_vec()));
+            self.commits.push((id, kind, data.to_vec()));
         } else if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
             self.trees.push((id, tree));
         }

@@ -200,9 +200,18 @@ impl PackedObjects {
             entries.push((offset, end));
         }
         let offsets: Vec<u64> = entries.iter().map(|&(offset, _)| offset).collect();
+        // Headers are read through a window that slides along the pack: one
+        // read per window rather than one per object.
+        let chunk = entries.len().div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
         let headers: Vec<Result<(Node, Option<RawOid>), String>> = entries
-            .par_iter()
-            .map(|&(offset, end)| read_entry_header(&file, pack, offset, end, &offsets, first))
+            .par_chunks(chunk)
+            .flat_map_iter(|chunk| {
+                let mut window = Window::new(&file, length);
+                chunk
+                    .iter()
+                    .map(|&(offset, end)| read_entry_header(&mut window, pack, offset, end, &offsets, first))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let mut ref_bases = Vec::new();
         let mut nodes = Vec::with_capacity(headers.len());
@@ -290,17 +299,15 @@ impl PackedObjects {
 
 /// Reads and parses the entry header at `offset`: its type, size and base.
 fn read_entry_header(
-    file: &File,
+    window: &mut Window<'_>,
     pack: u32,
     offset: u64,
     end: u64,
     offsets: &[u64],
     first_node: usize,
 ) -> Result<(Node, Option<RawOid>), String> {
-    let mut buffer = [0u8; 32];
-    let length = (end - offset).min(buffer.len() as u64) as usize;
-    read_at(file, &mut buffer[..length], offset).map_err(|err| format!("reading offset {offset}: {err}"))?;
-    let bytes = &buffer[..length];
+    let length = (end - offset).min(MAX_HEADER) as usize;
+    let bytes = window.bytes(offset, length).map_err(|err| format!("reading offset {offset}: {err}"))?;
     let truncated = || format!("truncated entry header at offset {offset}");
     let mut at = 0;
     let mut byte = *bytes.first().ok_or_else(truncated)?;
@@ -354,6 +361,41 @@ fn read_entry_header(
         return Err(truncated());
     }
     Ok((node, ref_base))
+}
+
+/// The longest entry header: a type-and-size varint and a 20-byte base id.
+const MAX_HEADER: u64 = 32;
+
+/// Reads a file forwards through a buffer refilled at the first offset it lacks.
+struct Window<'f> {
+    file: &'f File,
+    file_length: u64,
+    buffer: Vec<u8>,
+    start: u64,
+    filled: usize,
+}
+
+impl<'f> Window<'f> {
+    const SIZE: usize = 256 << 10;
+
+    fn new(file: &'f File, file_length: u64) -> Self {
+        Window { file, file_length, buffer: vec![0; Self::SIZE], start: 0, filled: 0 }
+    }
+
+    /// `length` bytes at `offset` (which must lie within the file).
+    fn bytes(&mut self, offset: u64, length: usize) -> std::io::Result<&[u8]> {
+        let covered = offset >= self.start && offset + length as u64 <= self.start + self.filled as u64;
+        if !covered {
+            self.filled = (self.file_length.saturating_sub(offset)).min(Self::SIZE as u64) as usize;
+            self.start = offset;
+            read_at(self.file, &mut self.buffer[..self.filled], offset)?;
+            if self.filled < length {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        let at = (offset - self.start) as usize;
+        Ok(&self.buffer[at..at + length])
+    }
 }
 
 /// The type of each node: its own, or its delta chain's root's. A chain
