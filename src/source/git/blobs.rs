@@ -67,11 +67,9 @@ pub fn scan_history_incrementally(
 ) -> Result<HistoryScan, GitError> {
     let whole_history =
         *selection == Selection::All && limits.since.is_none() && limits.max_commits.is_none() && known.is_empty();
-    let (results, mut history, blobs) = if whole_history {
-        scan_packed_history(repo_path, scanner, selection, limits, options, progress)?
-    } else {
-        scan_walked_history(repo_path, scanner, selection, limits, options, known, progress)?
-    };
+    let job = Job { repo_path, scanner, selection, limits, options, progress };
+    let (results, mut history, blobs) =
+        if whole_history { scan_packed_history(job)? } else { scan_walked_history(job, known)? };
     let results = finish(results, &history, scanner, options.content);
     let tips = std::mem::take(&mut history.tips);
     // A history's worth of messages and occurrences takes a while to free.
@@ -79,17 +77,31 @@ pub fn scan_history_incrementally(
     Ok(HistoryScan { results, tips, blobs })
 }
 
+/// One history scan's inputs, handed to whichever reader does the work.
+#[derive(Clone, Copy)]
+pub(super) struct Job<'a> {
+    /// The repository (work tree, `.git` directory or bare).
+    pub repo_path: &'a Path,
+    /// The rules.
+    pub scanner: &'a Scanner,
+    /// Which commits.
+    pub selection: &'a Selection,
+    /// `--since`, `--max-commits`.
+    pub limits: &'a Limits,
+    /// Size limit, binary handling, threads.
+    pub options: &'a HistoryScanOptions,
+    /// Blobs done and to do.
+    pub progress: &'a ProgressBar,
+}
+
+/// What a reader hands back: blob results (before attribution and message
+/// scanning), the walked history and the ids of the blobs scanned.
+pub(super) type Scanned = (ScanResults, History, Vec<String>);
+
 /// Streams each blob the walk meets to the scanning threads (one libgit2
 /// handle each) while the walk goes on.
-fn scan_walked_history(
-    repo_path: &Path,
-    scanner: &Scanner,
-    selection: &Selection,
-    limits: &Limits,
-    options: &HistoryScanOptions,
-    known: &HashSet<Oid>,
-    progress: &ProgressBar,
-) -> Result<(ScanResults, History, Vec<String>), GitError> {
+fn scan_walked_history(job: Job<'_>, known: &HashSet<Oid>) -> Result<Scanned, GitError> {
+    let Job { repo_path, scanner, selection, limits, options, progress } = job;
     let collected = Mutex::new(ScanResults::default());
     let mut scanned_blobs = Vec::new();
     let scanned_blobs_of_walk = &mut scanned_blobs;

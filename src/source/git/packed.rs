@@ -10,36 +10,26 @@
 //!    allowlists apply as in any scan). Blobs the packs cannot give (loose
 //!    objects, alternates, a corrupt pack) are then read through libgit2.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use git2::Oid;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
-use crate::engine::Scanner;
 use crate::finding::{BlobOrigin, Origin};
 use crate::source::{ScanResults, Worker};
 use crate::stats::SkipReason;
 
-use super::blobs::{drop_in_background, BlobWorker, HistoryScanOptions};
+use super::blobs::{drop_in_background, BlobWorker, Job, Scanned};
 use super::commit::{self, ParsedCommit};
-use super::history::{enumerate, History, Limits, Selection};
+use super::history::enumerate;
 use super::pack::{Kind, OidKey, OidMap, PackedObjects, TraverseOptions, Visitor};
 use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
 use super::GitError;
 
-/// Scans the selected history through the packs; returns the blob results
-/// (before attribution and message scanning), the walked history and the ids
-/// of the blobs scanned.
-pub(super) fn scan_packed_history(
-    repo_path: &Path,
-    scanner: &Scanner,
-    selection: &Selection,
-    limits: &Limits,
-    options: &HistoryScanOptions,
-    progress: &ProgressBar,
-) -> Result<(ScanResults, History, Vec<String>), GitError> {
+/// Scans the selected history through the packs.
+pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Scanned, GitError> {
+    let Job { repo_path, scanner, selection, limits, options, progress } = job;
     let phases = Phases::start();
     let repo = super::open(repo_path)?;
     let threads = match options.threads {
@@ -116,7 +106,7 @@ pub(super) fn scan_packed_history(
     }
     phases.mark("decoded and scanned packed blobs");
     if !elsewhere.is_empty() {
-        results.merge(scan_through_libgit2(repo_path, scanner, options, &elsewhere, progress));
+        results.merge(scan_through_libgit2(job, &elsewhere));
         phases.mark("scanned blobs outside the packs");
     }
     drop_in_background((packed, origins));
@@ -256,13 +246,8 @@ impl Visitor for BlobScanner<'_> {
 }
 
 /// Reads and scans blobs one by one through libgit2, on all scanning threads.
-fn scan_through_libgit2(
-    repo_path: &Path,
-    scanner: &Scanner,
-    options: &HistoryScanOptions,
-    blobs: &[(Oid, Arc<BlobOrigin>)],
-    progress: &ProgressBar,
-) -> ScanResults {
+fn scan_through_libgit2(job: Job<'_>, blobs: &[(Oid, Arc<BlobOrigin>)]) -> ScanResults {
+    let Job { repo_path, scanner, options, progress, .. } = job;
     let collected = Mutex::new(ScanResults::default());
     let scan_all = || {
         blobs.par_iter().for_each_init(
