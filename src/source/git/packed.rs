@@ -10,6 +10,7 @@
 //!    allowlists apply as in any scan). Blobs the packs cannot give (loose
 //!    objects, alternates, a corrupt pack) are then read through libgit2.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use git2::Oid;
@@ -44,8 +45,10 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Scanned, GitError> {
     let (trees, commit_repo, parsed) = match packed_ref {
         Some(packed) => {
             let (trees, objects) = decode_trees_and_commits(packed, threads);
-            let parsed = parse_commits(packed, &objects);
-            (trees, commits_in_memory(&repo, &objects), parsed)
+            let objects_dir = repo.commondir().join("objects");
+            let (parsed, commit_odb) =
+                rayon::join(|| parse_commits(packed, &objects), || commits_in_memory(&objects_dir, &objects));
+            (trees, commit_odb.and_then(|odb| git2::Repository::from_odb(odb).ok()), parsed)
         }
         None => (Vec::new(), None, OidMap::default()),
     };
@@ -157,12 +160,12 @@ fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Opti
     (trees, commits)
 }
 
-/// A repository whose object database serves the decoded commits and tags
-/// from memory, with `repo`'s objects behind them for anything else:
-/// libgit2's ref peeling and commit walk then never map the pack, whose
-/// pages would otherwise count towards the process's memory. `None` (walk
-/// `repo` itself) if libgit2 refuses.
-fn commits_in_memory(repo: &git2::Repository, commits: &[RawObject]) -> Option<git2::Repository> {
+/// An object database that serves the decoded commits and tags from
+/// memory, with the repository's own objects (`objects_dir`) behind them for
+/// anything else: libgit2's ref peeling and commit walk then never map the
+/// pack, whose pages would otherwise count towards the process's memory.
+/// `None` (walk the repository itself) if libgit2 refuses.
+fn commits_in_memory(objects_dir: &Path, commits: &[RawObject]) -> Option<git2::Odb<'static>> {
     let odb = git2::Odb::new().ok()?;
     // Consulted before the disk backends (libgit2 tries higher priorities first).
     odb.add_new_mempack_backend(MEMPACK_PRIORITY).ok()?;
@@ -172,8 +175,8 @@ fn commits_in_memory(repo: &git2::Repository, commits: &[RawObject]) -> Option<g
         let _ = odb.write(kind, object);
     }
     // Added after the writes: libgit2 skips writing objects some backend already has.
-    odb.add_disk_alternate(repo.commondir().join("objects").to_str()?).ok()?;
-    git2::Repository::from_odb(odb).ok()
+    odb.add_disk_alternate(objects_dir.to_str()?).ok()?;
+    Some(odb)
 }
 
 /// Above libgit2's loose (1) and pack (2) backends.
