@@ -54,8 +54,9 @@ pub struct HistoryScan {
 /// [`scan_history`], skipping blobs in `known`.
 ///
 /// A whole-history scan (every ref, no limits, nothing known) reads the
-/// packs in pack order ([`scan_packed_history`]); any other selection
-/// streams the blobs the walk meets to libgit2 readers.
+/// packs in pack order ([`scan_packed_history`]) unless its trees would not
+/// fit that reader's memory budget; any other selection streams the blobs the
+/// walk meets to libgit2 readers.
 pub fn scan_history_incrementally(
     repo_path: &Path,
     scanner: &Scanner,
@@ -68,8 +69,11 @@ pub fn scan_history_incrementally(
     let whole_history =
         *selection == Selection::All && limits.since.is_none() && limits.max_commits.is_none() && known.is_empty();
     let job = Job { repo_path, scanner, selection, limits, options, progress };
-    let (results, mut history, blobs) =
-        if whole_history { scan_packed_history(job)? } else { scan_walked_history(job, known)? };
+    let packed = if whole_history { scan_packed_history(job)? } else { None };
+    let (results, mut history, blobs) = match packed {
+        Some(scanned) => scanned,
+        None => scan_walked_history(job, known)?,
+    };
     let results = finish(results, &history, scanner, options.content);
     let tips = std::mem::take(&mut history.tips);
     // A history's worth of messages and occurrences takes a while to free.

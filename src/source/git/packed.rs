@@ -11,6 +11,7 @@
 //!    objects, alternates, a corrupt pack) are then read through libgit2.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use git2::Oid;
@@ -28,8 +29,13 @@ use super::pack::{Kind, OidKey, OidMap, PackedObjects, TraverseOptions, Visitor}
 use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
 use super::GitError;
 
-/// Scans the selected history through the packs.
-pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Scanned, GitError> {
+/// Memory the decoded trees of a history may take before the scan falls
+/// back to reading objects one by one (slower, but bounded by the pack).
+const TREE_MEMORY_BUDGET: usize = 1 << 30;
+
+/// Scans the selected history through the packs; `None` if its trees would
+/// take more than [`TREE_MEMORY_BUDGET`] (the caller reads it object by object).
+pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitError> {
     let Job { repo_path, scanner, selection, limits, options, progress } = job;
     let phases = Phases::start();
     let repo = super::open(repo_path)?;
@@ -44,7 +50,9 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Scanned, GitError> {
     phases.mark("read pack indexes and entry headers");
     let (trees, commit_repo, parsed) = match packed_ref {
         Some(packed) => {
-            let (trees, objects) = decode_trees_and_commits(packed, threads);
+            let Some((trees, objects)) = decode_trees_and_commits(packed, threads, TREE_MEMORY_BUDGET) else {
+                return Ok(None);
+            };
             let objects_dir = repo.commondir().join("objects");
             let (parsed, commit_odb) =
                 rayon::join(|| parse_commits(packed, &objects), || commits_in_memory(&objects_dir, &objects));
@@ -113,7 +121,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Scanned, GitError> {
         phases.mark("scanned blobs outside the packs");
     }
     drop_in_background((packed, origins));
-    Ok((results, history, scanned_blobs))
+    Ok(Some((results, history, scanned_blobs)))
 }
 
 /// Phase timings on stderr when `KEYHOUND_TIMINGS` is set (for profiling;
@@ -140,14 +148,23 @@ impl Phases {
 }
 
 /// Decodes every packed tree, indexed by id (`None` where a tree could not
-/// be decoded or parsed), and every packed commit and annotated tag.
-fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Option<CompactTree>>, Vec<RawObject>) {
+/// be decoded or parsed), and every packed commit and annotated tag; `None`
+/// if the trees take more than `budget` bytes.
+fn decode_trees_and_commits(
+    packed: &PackedObjects,
+    threads: usize,
+    budget: usize,
+) -> Option<(Vec<Option<CompactTree>>, Vec<RawObject>)> {
     let options = TraverseOptions { threads, max_size: u64::MAX };
+    let used = AtomicUsize::new(0);
     let collectors = packed.traverse(
         |_, kind| kind != Kind::Blob,
         options,
-        || TreeCollector { packed, trees: Vec::new(), commits: Vec::new() },
+        || TreeCollector { packed, trees: Vec::new(), commits: Vec::new(), used: &used, budget },
     );
+    if used.load(Ordering::Relaxed) > budget {
+        return None;
+    }
     let mut trees = Vec::new();
     trees.resize_with(packed.len(), || None);
     let mut commits = Vec::new();
@@ -157,7 +174,7 @@ fn decode_trees_and_commits(packed: &PackedObjects, threads: usize) -> (Vec<Opti
         }
         commits.extend(collector.commits);
     }
-    (trees, commits)
+    Some((trees, commits))
 }
 
 /// An object database that serves the decoded commits and tags from
@@ -188,6 +205,9 @@ struct TreeCollector<'p> {
     packed: &'p PackedObjects,
     trees: Vec<(u32, CompactTree)>,
     commits: Vec<RawObject>,
+    /// Bytes of trees kept by all collectors; past `budget`, no more are kept.
+    used: &'p AtomicUsize,
+    budget: usize,
 }
 
 /// A decoded object: its id, type and content.
@@ -212,8 +232,11 @@ impl Visitor for TreeCollector<'_> {
     fn object(&mut self, id: u32, kind: Kind, data: &[u8]) {
         if kind == Kind::Commit || kind == Kind::Tag {
             self.commits.push((id, kind, data.to_vec()));
-        } else if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
-            self.trees.push((id, tree));
+        } else if self.used.load(Ordering::Relaxed) <= self.budget {
+            if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
+                self.used.fetch_add(tree.heap_bytes(), Ordering::Relaxed);
+                self.trees.push((id, tree));
+            }
         }
     }
 
@@ -266,4 +289,42 @@ fn scan_through_libgit2(job: Job<'_>, blobs: &[(Oid, Arc<BlobOrigin>)]) -> ScanR
         Err(_) => scan_all(),
     }
     collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packed_repository() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        for version in 0..3 {
+            std::fs::create_dir_all(dir.path().join("src")).unwrap();
+            std::fs::write(dir.path().join("src/lib.rs"), format!("// version {version}\n")).unwrap();
+            git(&["add", "-A"]);
+            git(&["commit", "-q", "-m", &format!("v{version}")]);
+        }
+        git(&["gc", "-q"]);
+        dir
+    }
+
+    #[test]
+    fn trees_over_the_memory_budget_send_the_scan_back_to_object_by_object_reads() {
+        let repo = packed_repository();
+        let packed = PackedObjects::open(&repo.path().join(".git/objects"));
+        let (trees, objects) = decode_trees_and_commits(&packed, 2, usize::MAX).expect("within budget");
+        assert_eq!(trees.iter().flatten().count(), 6, "three root trees and three src/ trees");
+        assert_eq!(objects.iter().filter(|(_, kind, _)| *kind == Kind::Commit).count(), 3);
+        assert!(decode_trees_and_commits(&packed, 2, 10).is_none());
+    }
 }

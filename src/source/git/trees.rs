@@ -122,6 +122,14 @@ impl CompactTree {
         Ok(())
     }
 
+    /// The memory this tree takes.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.names.capacity()
+            + self.entries.capacity() * std::mem::size_of::<u32>()
+            + self.external.capacity() * std::mem::size_of::<RawOid>()
+    }
+
     /// The entries in order: kind, child (see [`Self::resolve`]) and name.
     fn iter(&self) -> impl Iterator<Item = (EntryKind, u32, &[u8])> {
         self.names.split(|&byte| byte == 0).zip(&self.entries).map(|(name, &raw)| {
