@@ -179,19 +179,17 @@ impl Store {
 
     /// Ref tips already scanned in `repo` with `ruleset`.
     pub fn tips(&mut self, repo: &str, ruleset: &str) -> anyhow::Result<Vec<String>> {
-        let rows = self.backend.query(
-            "SELECT commit_id FROM scanned_tips WHERE repo = $1 AND ruleset = $2",
-            &[repo.into(), ruleset.into()],
-        )?;
-        Ok(rows.into_iter().map(|row| row[0].text().to_string()).collect())
+        self.texts("SELECT commit_id FROM scanned_tips WHERE repo = $1 AND ruleset = $2", repo, ruleset)
     }
 
     /// Blobs already scanned in `repo` with `ruleset`.
     pub fn scanned_blobs(&mut self, repo: &str, ruleset: &str) -> anyhow::Result<HashSet<String>> {
-        let rows = self.backend.query(
-            "SELECT blob_id FROM scanned_blobs WHERE repo = $1 AND ruleset = $2",
-            &[repo.into(), ruleset.into()],
-        )?;
+        self.texts("SELECT blob_id FROM scanned_blobs WHERE repo = $1 AND ruleset = $2", repo, ruleset)
+    }
+
+    /// The single text column `sql` selects for `repo` and `ruleset`.
+    fn texts<C: FromIterator<String>>(&mut self, sql: &str, repo: &str, ruleset: &str) -> anyhow::Result<C> {
+        let rows = self.backend.query(sql, &[repo.into(), ruleset.into()])?;
         Ok(rows.into_iter().map(|row| row[0].text().to_string()).collect())
     }
 

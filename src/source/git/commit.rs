@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::finding::CommitInfo;
 
+use super::history::raw_oid;
 use super::pack::RawOid;
 use super::{format_time, lossy};
 
@@ -97,15 +98,10 @@ fn summary(message: &[u8]) -> Vec<u8> {
     summary
 }
 
+/// A full 40-digit hex object id (libgit2 also accepts abbreviations, which a commit never holds).
 fn parse_hex(text: &[u8]) -> Option<RawOid> {
-    if text.len() != 40 {
-        return None;
-    }
-    let mut oid = [0u8; 20];
-    for (byte, pair) in oid.iter_mut().zip(text.chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(oid)
+    let text = std::str::from_utf8(text).ok().filter(|text| text.len() == 40)?;
+    git2::Oid::from_str(text).ok().map(raw_oid)
 }
 
 #[cfg(test)]

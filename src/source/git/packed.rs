@@ -25,7 +25,7 @@ use crate::stats::SkipReason;
 use super::blobs::{drop_in_background, BlobWorker, Job, Scanned};
 use super::commit::{self, ParsedCommit};
 use super::history::enumerate;
-use super::pack::{Kind, OidKey, OidMap, PackedObjects, TraverseOptions, Visitor};
+use super::pack::{Kind, OidKey, OidMap, PackError, PackedObjects, TraverseOptions, Visitor};
 use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
 use super::GitError;
 
@@ -43,9 +43,12 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
         0 => std::thread::available_parallelism().map_or(1, |cores| cores.get()),
         threads => threads,
     };
-    let packed = PackedObjects::open(&repo.commondir().join("objects"));
-    let usable = !packed.is_empty() && packed.len() < MAX_PACKED_OBJECTS;
-    let packed_ref = usable.then_some(&packed);
+    let objects_dir = repo.commondir().join("objects");
+    // A pack this reader cannot use is noted in `packed.problems` and its
+    // objects are read through libgit2, which reports any that are broken.
+    let packed = PackedObjects::open(&objects_dir);
+    phases.problems(&packed.problems);
+    let packed_ref = (!packed.is_empty() && packed.len() < MAX_PACKED_OBJECTS).then_some(&packed);
 
     phases.mark("read pack indexes and entry headers");
     let (trees, commit_repo, parsed) = match packed_ref {
@@ -53,7 +56,6 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
             let Some((trees, objects)) = decode_trees_and_commits(packed, threads, TREE_MEMORY_BUDGET) else {
                 return Ok(None);
             };
-            let objects_dir = repo.commondir().join("objects");
             let (parsed, commit_odb) =
                 rayon::join(|| parse_commits(packed, &objects), || commits_in_memory(&objects_dir, &objects));
             (trees, commit_odb.and_then(|odb| git2::Repository::from_odb(odb).ok()), parsed)
@@ -63,8 +65,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     phases.mark("decoded trees and commits");
     let mut source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
     let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
-    let packed_blobs = if usable { packed.len() } else { 0 };
-    let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_blobs];
+    let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_ref.map_or(0, PackedObjects::len)];
     let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
     let mut scanned_blobs = Vec::new();
     let history = enumerate(
@@ -89,13 +90,13 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     progress.inc_length(scanned_blobs.len() as u64);
 
     let mut results = ScanResults::default();
-    if usable {
+    if let Some(packed) = packed_ref {
         let traverse = TraverseOptions { threads, max_size: options.content.max_size };
         let visitors = packed.traverse(
             |id, kind| kind == Kind::Blob && origins[id as usize].is_some(),
             traverse,
             || BlobScanner {
-                packed: &packed,
+                packed,
                 worker: Worker::new(scanner, options.content),
                 origins: &origins,
                 visited: Vec::new(),
@@ -133,6 +134,14 @@ struct Phases {
 impl Phases {
     fn start() -> Self {
         Phases { start: std::env::var_os("KEYHOUND_TIMINGS").map(|_| std::time::Instant::now()) }
+    }
+
+    fn problems(&self, problems: &[PackError]) {
+        if self.start.is_some() {
+            for problem in problems {
+                eprintln!("keyhound: timings: pack left to libgit2: {problem}");
+            }
+        }
     }
 
     fn mark(&self, phase: &str) {

@@ -418,15 +418,9 @@ impl Place<'_> {
     }
 }
 
-/// An object id in hex.
+/// An object id in hex (libgit2's formatting).
 pub fn hex(oid: &RawOid) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(40);
-    for byte in oid {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    text
+    Oid::from_bytes(oid).expect("SHA-1 ids have 20 bytes").to_string()
 }
 
 /// `prefix` + `name` (lossily decoded) + `suffix`, built in one allocation.

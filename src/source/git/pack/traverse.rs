@@ -102,14 +102,8 @@ impl PackedObjects {
     fn decode_subtree<V: Visitor>(&self, root: NodeId, plan: &Plan<'_>, decoder: &mut Decoder, visitor: &mut V) {
         let node = self.nodes[root as usize];
         let Some(kind) = self.kinds[root as usize] else { return };
-        let has_needed_children = self.children(root).iter().any(|&child| plan.needed[child as usize]);
-        if !has_needed_children && node.size > plan.options.max_size {
-            if (plan.wanted)(root) {
-                visitor.too_large(root, node.size);
-            }
-            return;
-        }
-        if node.size > MAX_DECODED {
+        let has_needed_children = self.has_needed_children(root, plan);
+        if !self.worth_decoding(root, node.size, has_needed_children, plan, visitor) {
             return;
         }
         let mut data = decoder.take_buffer();
@@ -139,9 +133,7 @@ impl PackedObjects {
             let child = children[top.next_child + offset];
             top.next_child += offset + 1;
             let Some(data) = self.decode_delta(child, &top.data, plan, decoder, visitor, kind) else { continue };
-            if self.children(child).iter().any(|&grandchild| plan.needed[grandchild as usize])
-                && chain_bytes + data.len() <= MAX_CHAIN_BYTES
-            {
+            if self.has_needed_children(child, plan) && chain_bytes + data.len() <= MAX_CHAIN_BYTES {
                 chain_bytes += data.len();
                 stack.push(Frame { node: child, data, next_child: 0 });
             } else {
@@ -161,22 +153,14 @@ impl PackedObjects {
         visitor: &mut V,
         kind: Kind,
     ) -> Option<Vec<u8>> {
-        let entry = self.nodes[node as usize];
-        if entry.size > MAX_DECODED {
+        if self.nodes[node as usize].size > MAX_DECODED {
             return None;
         }
         let mut instructions = std::mem::take(&mut decoder.instructions);
         let inflated = self.inflate(node, &mut decoder.inflater, &mut decoder.compressed, &mut instructions);
         let result = inflated.ok().and_then(|()| {
             let size = delta::result_size(&instructions).ok()?;
-            let has_needed_children = self.children(node).iter().any(|&child| plan.needed[child as usize]);
-            if !has_needed_children && size > plan.options.max_size {
-                if (plan.wanted)(node) {
-                    visitor.too_large(node, size);
-                }
-                return None;
-            }
-            if size > MAX_DECODED {
+            if !self.worth_decoding(node, size, self.has_needed_children(node, plan), plan, visitor) {
                 return None;
             }
             let mut data = decoder.take_buffer();
@@ -191,6 +175,31 @@ impl PackedObjects {
         });
         decoder.instructions = instructions;
         result
+    }
+
+    /// Whether a needed delta of `node` is still to be rebuilt.
+    fn has_needed_children(&self, node: NodeId, plan: &Plan<'_>) -> bool {
+        self.children(node).iter().any(|&child| plan.needed[child as usize])
+    }
+
+    /// Whether `node`, `size` bytes once decoded, should be decoded: not if
+    /// it is a wanted leaf over the size limit (reported as too large) or
+    /// larger than anything decoded here.
+    fn worth_decoding<V: Visitor>(
+        &self,
+        node: NodeId,
+        size: u64,
+        has_needed_children: bool,
+        plan: &Plan<'_>,
+        visitor: &mut V,
+    ) -> bool {
+        if !has_needed_children && size > plan.options.max_size {
+            if (plan.wanted)(node) {
+                visitor.too_large(node, size);
+            }
+            return false;
+        }
+        size <= MAX_DECODED
     }
 
     /// Inflates a node's compressed data into `out`, which must come out at
