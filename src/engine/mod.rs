@@ -70,6 +70,13 @@ pub struct Scratch {
     claimed: Vec<Range<usize>>,
     /// Capture slots per rule, allocated once per thread on the rule's first match attempt.
     locations: Vec<Option<regex::bytes::CaptureLocations>>,
+    /// Set during [`Scanner::may_match`]: the input's path and commit are not known.
+    unknown_path: bool,
+    /// Set during [`Scanner::may_match`] when the path or commit could change
+    /// the outcome: a rule with a path pattern claimed a secret (another rule
+    /// may report it where that rule does not apply), or an allowlist from a
+    /// config file suppressed a match (its suppressions are counted).
+    path_matters: bool,
 }
 
 /// Where a rule's regex runs.
@@ -93,6 +100,8 @@ pub struct Scanner {
     /// Matches and whole files suppressed by allowlists from config files
     /// (counted so that a scanned repository's config cannot hide findings silently).
     config_suppressed: AtomicU64,
+    /// Whether any allowlist comes from a config file.
+    config_allowlists: bool,
 }
 
 impl Scanner {
@@ -103,7 +112,13 @@ impl Scanner {
             .filter(|&index| rules.rules[index].regex.is_some() && rules.rules[index].keywords.is_empty())
             .collect();
         let path_only = (0..rules.rules.len()).filter(|&index| rules.rules[index].regex.is_none()).collect();
-        Ok(Scanner { rules, prefilter, unfiltered, path_only, config_suppressed: AtomicU64::new(0) })
+        let config_allowlists = rules
+            .rules
+            .iter()
+            .flat_map(|rule| &rule.allowlists)
+            .chain(&rules.global_allowlists)
+            .any(|allowlist| allowlist.from_config_file);
+        Ok(Scanner { rules, prefilter, unfiltered, path_only, config_suppressed: AtomicU64::new(0), config_allowlists })
     }
 
     /// The rules this scanner runs.
@@ -126,6 +141,8 @@ impl Scanner {
             windows: Vec::new(),
             claimed: Vec::new(),
             locations: vec![None; count],
+            unknown_path: false,
+            path_matters: false,
         }
     }
 
@@ -137,7 +154,7 @@ impl Scanner {
         allowing.is_some()
     }
 
-    fn count_if_from_config(&self, allowing: Option<&crate::engine::allow::Allowlist>) {
+    fn count_if_from_config(&self, allowing: Option<&allow::Allowlist>) {
         if allowing.is_some_and(|allowlist| allowlist.from_config_file) {
             self.config_suppressed.fetch_add(1, Ordering::Relaxed);
         }
@@ -168,6 +185,29 @@ impl Scanner {
     /// Slow; for tests and fuzzing.
     pub fn scan_whole(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
         self.scan_in(input, scratch, out, Reach::WholeInput);
+    }
+
+    /// Whether `bytes` may yield a finding under some path and commit: for
+    /// content looked at before its path is known. Every rule runs whatever
+    /// its path pattern, and an allowlist suppresses a match only if it
+    /// would wherever the content is found. Content for which this is false
+    /// yields no finding anywhere, except from rules with only a path pattern
+    /// ([`Scanner::path_only_rule_applies`]); content for which it is true
+    /// must be scanned again, with its path, by [`Scanner::scan`].
+    /// `binary`: as [`Input::binary`]. `out` is working memory.
+    pub fn may_match(&self, bytes: &[u8], binary: bool, scratch: &mut Scratch, out: &mut Vec<Match>) -> bool {
+        out.clear();
+        scratch.unknown_path = true;
+        scratch.path_matters = false;
+        let input = Input { bytes, path: None, commit: None, binary };
+        self.scan_in(input, scratch, out, Reach::AroundKeywords);
+        scratch.unknown_path = false;
+        !out.is_empty() || scratch.path_matters
+    }
+
+    /// Whether a rule with only a path pattern (no regex) reports `path`.
+    pub fn path_only_rule_applies(&self, path: &str) -> bool {
+        self.path_only.iter().any(|&index| self.path_applies(&self.rules.rules[index], Some(path)))
     }
 
     fn scan_in(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>, reach: Reach) {
@@ -294,7 +334,7 @@ impl Scanner {
     /// Runs a rule's regex over the prepared windows and keeps what passes its filters.
     fn confirm(&self, index: usize, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
         let rule = &self.rules.rules[index];
-        if !self.path_applies(rule, input.path) {
+        if !scratch.unknown_path && !self.path_applies(rule, input.path) {
             return;
         }
         let Some(Ok(regex)) = rule.regex.as_ref().map(|lazy| lazy.get()) else {
@@ -326,11 +366,15 @@ impl Scanner {
                 let matched = window.start + whole.start()..window.start + whole.end();
                 if !rule.fallback {
                     scratch.claimed.push(secret.clone());
+                    scratch.path_matters |= scratch.unknown_path && rule.path.is_some();
                 } else if overlaps_any(&secret, &scratch.claimed) {
                     continue;
                 }
-                if let Some(found) = self.accept(rule, index, input, secret, matched, confidence) {
-                    out.push(found);
+                match self.accept(rule, index, input, secret, matched, confidence) {
+                    Ok(found) => out.push(found),
+                    // Which allowlist suppresses a match can depend on the path.
+                    Err(Some(_)) if scratch.unknown_path => scratch.path_matters |= self.config_allowlists,
+                    Err(allowing) => self.count_if_from_config(allowing),
                 }
                 if at > haystack.len() {
                     break;
@@ -341,31 +385,32 @@ impl Scanner {
         scratch.locations[index] = Some(locations);
     }
 
-    /// Applies checksum, entropy, inline allow and allowlists to one candidate.
-    fn accept(
-        &self,
-        rule: &Rule,
+    /// Applies checksum, entropy, inline allow and allowlists to one
+    /// candidate; a rejection names the allowlist that suppressed it, if one did.
+    fn accept<'s>(
+        &'s self,
+        rule: &'s Rule,
         index: usize,
         input: Input<'_>,
         secret: Range<usize>,
         matched: Range<usize>,
         confidence: Confidence,
-    ) -> Option<Match> {
+    ) -> Result<Match, Option<&'s allow::Allowlist>> {
         let bytes = input.bytes;
         let secret_bytes = &bytes[secret.clone()];
         if let Some(checksum) = rule.checksum {
             if !checksum.is_valid(secret_bytes) {
-                return None;
+                return Err(None);
             }
         }
         let entropy = entropy::shannon_entropy(secret_bytes);
         if rule.entropy.is_some_and(|minimum| entropy < minimum) {
-            return None;
+            return Err(None);
         }
         let line = line_start(bytes, matched.start, usize::MAX)..line_end(bytes, matched.end, usize::MAX);
         let line = &bytes[line];
         if INLINE_ALLOW_MARKERS.iter().any(|marker| memchr::memmem::find(line, marker).is_some()) {
-            return None;
+            return Err(None);
         }
         let candidate = Candidate {
             rule_id: &rule.id,
@@ -376,8 +421,10 @@ impl Scanner {
             commit: input.commit,
         };
         let allowing = rule.allowlists.iter().chain(&self.rules.global_allowlists).find(|list| list.allows(&candidate));
-        self.count_if_from_config(allowing);
-        allowing.is_none().then_some(Match { rule: index, secret, matched, entropy, confidence })
+        match allowing {
+            Some(allowing) => Err(Some(allowing)),
+            None => Ok(Match { rule: index, secret, matched, entropy, confidence }),
+        }
     }
 
     fn path_applies(&self, rule: &Rule, path: Option<&str>) -> bool {

@@ -215,3 +215,85 @@ fallback = true
     scanner.scan(Input { bytes: text, path: None, commit: None, binary: false }, &mut scanner.scratch(), &mut out);
     assert_eq!(out.len(), 1);
 }
+
+fn may_match(scanner: &Scanner, text: &str) -> bool {
+    scanner.may_match(text.as_bytes(), false, &mut scanner.scratch(), &mut Vec::new())
+}
+
+/// A scanner whose allowlists count as keyhound's own (not from a config file).
+fn builtin_scanner(config: &str) -> Scanner {
+    let mut rules = crate::rules::load::load_rule_str(config, "engine-test.toml").expect("test rules are valid");
+    for allowlist in rules.rules.iter_mut().flat_map(|rule| &mut rule.allowlists).chain(&mut rules.global_allowlists) {
+        allowlist.from_config_file = false;
+    }
+    Scanner::new(rules).unwrap()
+}
+
+#[test]
+fn content_that_some_path_would_report_may_match_before_its_path_is_known() {
+    let scanner = builtin_scanner(
+        r#"
+[[rules]]
+id = "env-only"
+regex = '''SECRET=(\w{8,})'''
+keywords = ["secret="]
+path = '''\.env$'''
+[[rules]]
+id = "tok"
+regex = '''\b(tok_[a-z0-9]{12})\b'''
+keywords = ["tok_"]
+[[rules.allowlists]]
+stopwords = ["example"]
+[allowlist]
+paths = ['''^vendor/''']
+"#,
+    );
+    assert!(may_match(&scanner, "SECRET=abcdefgh12"), "the rule applies to some paths, and not all are allowed");
+    assert!(!may_match(&scanner, "SECRET=short"), "the regex does not match");
+    assert!(!may_match(&scanner, "nothing to see"), "no keyword");
+    assert!(!may_match(&scanner, "tok_example12345"), "a stopword allows it wherever it is");
+    assert!(may_match(&scanner, "tok_abcdef123456"), "the path allowlist needs the path");
+}
+
+#[test]
+fn a_secret_claimed_by_a_path_rule_may_be_a_fallback_finding_elsewhere() {
+    let scanner = scanner(
+        r#"
+[[rules]]
+id = "env-only"
+regex = '''SECRET=(\w{8,})'''
+keywords = ["secret="]
+path = '''\.env$'''
+entropy = 5.5
+[[rules]]
+id = "generic"
+regex = '''SECRET=(\w{8,})'''
+keywords = ["secret="]
+fallback = true
+[[rules.allowlists]]
+regexes = ['''.''']
+"#,
+    );
+    // Nothing is reported without a path (entropy, allowlist), but at a
+    // path outside `.env` the generic rule's match is not claimed.
+    assert!(secrets(&scanner, "SECRET=abcdefgh12", None).is_empty());
+    assert!(may_match(&scanner, "SECRET=abcdefgh12"));
+}
+
+#[test]
+fn matches_suppressed_by_a_config_allowlist_are_looked_at_again_to_be_counted() {
+    let rules = crate::rules::load::load_rule_str(TOKEN_RULE, "engine-test.toml").unwrap();
+    let mut rules = rules;
+    let mut allowlist = crate::engine::allow::Allowlist::compile(crate::rules::schema::AllowlistSpec {
+        stopwords: vec!["abc".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    allowlist.from_config_file = true;
+    rules.global_allowlists.push(allowlist);
+    let scanner = Scanner::new(rules).unwrap();
+    assert!(may_match(&scanner, "tok_abc123def456"), "suppressed, and counted only once the path is known");
+    assert_eq!(scanner.config_suppressed(), 0, "a look without the path counts nothing");
+    assert!(secrets(&scanner, "tok_abc123def456", Some("a.txt")).is_empty());
+    assert_eq!(scanner.config_suppressed(), 1);
+}

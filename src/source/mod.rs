@@ -38,6 +38,18 @@ impl From<&CommonArgs> for ContentOptions {
     }
 }
 
+/// What [`Worker::look_without_path`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathlessLook {
+    /// No finding wherever it is found (unless a path-only rule names its
+    /// path): it counts as one input scanned, of its size.
+    Clean,
+    /// Binary, and binary content is not scanned: skipped as binary.
+    BinarySkipped,
+    /// Something may match: scan it again with its origin.
+    NeedsPath,
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Default)]
 pub struct ScanResults {
@@ -112,6 +124,31 @@ impl<'s> Worker<'s> {
     pub fn scan_content(&mut self, bytes: &[u8], origin: &Origin) {
         let mut budget = archive::MAX_TOTAL_EXPANDED;
         self.scan_nested(bytes, origin, 0, &mut budget);
+    }
+
+    /// Looks at `bytes` before their path is known (see
+    /// [`Scanner::may_match`]); only [`PathlessLook::Clean`] content needs no
+    /// second scan once its origin is known.
+    pub fn look_without_path(&mut self, bytes: &[u8]) -> PathlessLook {
+        let binary = is_binary(bytes);
+        if binary && !self.content.scan_binary {
+            return PathlessLook::BinarySkipped;
+        }
+        if archive::detect(bytes).is_some() {
+            // Its members' names are part of their origins.
+            return PathlessLook::NeedsPath;
+        }
+        let may_match = if binary {
+            self.runs.extract(bytes);
+            self.scanner.may_match(&self.runs.text, true, &mut self.scratch, &mut self.matches)
+        } else {
+            self.scanner.may_match(bytes, false, &mut self.scratch, &mut self.matches)
+        };
+        if may_match {
+            PathlessLook::NeedsPath
+        } else {
+            PathlessLook::Clean
+        }
     }
 
     fn scan_nested(&mut self, bytes: &[u8], origin: &Origin, depth: usize, budget: &mut u64) {

@@ -249,3 +249,41 @@ fn a_packed_blob_over_the_size_limit_is_skipped_and_named() {
     assert_eq!(paths, ["small.env"]);
     assert_eq!(report["stats"]["skipped"]["too_large"], 1, "{:#}", report["stats"]);
 }
+
+#[test]
+fn binary_blobs_skipped_by_request_are_named_as_in_a_loose_history() {
+    let repo = evolving_history();
+    pack(&repo, false);
+    let loose = loose_copy(&repo);
+    let (packed_code, packed) = scan(repo.path(), &["--skip-binary", "--verbose"]);
+    let (loose_code, unpacked) = scan(loose.path(), &["--skip-binary", "--verbose"]);
+    assert_eq!((packed_code, loose_code), (1, 1));
+    assert_eq!(findings(&packed), findings(&unpacked));
+    assert_eq!(packed["stats"]["skipped"]["binary"], 1, "{:#}", packed["stats"]);
+    assert_eq!(packed["stats"]["skipped_files"], unpacked["stats"]["skipped_files"]);
+    assert_eq!(packed["stats"]["files_scanned"], unpacked["stats"]["files_scanned"]);
+}
+
+#[test]
+fn packed_blobs_that_no_commit_reaches_are_not_reported() {
+    let repo = evolving_history();
+    let outside = tempfile::tempdir().unwrap();
+    let dangling = outside.path().join("dangling.env");
+    std::fs::write(&dangling, "DEEPSEEK_API_KEY=sk-9c2e7b4f1a8d3e6b0c5f2a9d7e4b1c83\n").unwrap();
+    let as_file = keyhound().args(["scan", "--format", "json", "--no-config"]).arg(&dangling).output().unwrap();
+    assert_eq!(as_file.status.code(), Some(1), "the content alone is a leak");
+    repo.git(&["hash-object", "-w", dangling.to_str().unwrap()]);
+    // Loose, the walk never reaches it.
+    let (_, before) = scan(repo.path(), &[]);
+    // In an ordinary pack, then in a cruft pack (git's store of unreachable objects).
+    repo.git(&["repack", "-a", "-d", "-q", "--keep-unreachable"]);
+    let (_, in_pack) = scan(repo.path(), &[]);
+    repo.git(&["repack", "--cruft", "-d", "-q"]);
+    let packs = std::fs::read_dir(repo.path().join(".git/objects/pack")).unwrap();
+    assert!(packs.flatten().any(|entry| entry.path().extension().is_some_and(|ext| ext == "mtimes")));
+    let (_, in_cruft) = scan(repo.path(), &[]);
+    for (report, how) in [(&in_pack, "in a pack"), (&in_cruft, "in a cruft pack")] {
+        assert_eq!(findings(report), findings(&before), "{how}");
+        assert_eq!(report["stats"]["files_scanned"], before["stats"]["files_scanned"], "{how}");
+    }
+}

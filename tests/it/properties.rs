@@ -139,6 +139,29 @@ proptest! {
     }
 
     #[test]
+    fn content_reported_at_any_path_may_match_before_its_path_is_known(
+        parts in prop::collection::vec(
+            prop_oneof![
+                any::<prop::sample::Index>().prop_map(|pick| pick.get(examples()).text.clone()),
+                any::<prop::sample::Index>().prop_map(|pick| pick.get(negative_examples()).clone()),
+                filler_line(),
+            ],
+            1..16,
+        ),
+        path in prop::sample::select(&["src/main.rs", ".env", "vendor/lib.js", "package-lock.json", "tests/fixtures/keys.txt", "docs/README.md"][..]),
+        binary in any::<bool>(),
+    ) {
+        let text = parts.join("\n");
+        let scanner = scanner();
+        let mut out: Vec<Match> = Vec::new();
+        let input = Input { bytes: text.as_bytes(), path: Some(path), commit: Some("0123456789abcdef0123456789abcdef01234567"), binary };
+        scanner.scan(input, &mut scanner.scratch(), &mut out);
+        if !out.is_empty() {
+            prop_assert!(scanner.may_match(text.as_bytes(), binary, &mut scanner.scratch(), &mut Vec::new()), "{path}: {text:?}");
+        }
+    }
+
+    #[test]
     fn redaction_never_shows_more_than_its_policy(secret in "\\PC{1,80}", percent in 0u8..=100) {
         let total = secret.chars().count();
         let shown = |redacted: &str| redacted.strip_suffix("*****").map(|prefix| prefix.chars().count());

@@ -5,10 +5,16 @@
 //! 2. The history walk runs over those in memory (trees outside the packs are
 //!    read through libgit2) and attributes each blob to the commit and path
 //!    where it first appeared.
-//! 3. The blobs the walk met are decoded once each, on all cores, and scanned
-//!    as they come out of the pack, with their path known (path rules and
-//!    allowlists apply as in any scan). Blobs the packs cannot give (loose
-//!    objects, alternates, a corrupt pack) are then read through libgit2.
+//! 3. The walk takes one core. Meanwhile every packed blob is decoded once,
+//!    on all cores, and looked at without its path
+//!    ([`Worker::look_without_path`]): most blobs turn out to hold nothing
+//!    that any path could make a finding, and count as scanned. Those in
+//!    which something may match are scanned again once the walk has given
+//!    them an origin, so path rules, allowlists and fingerprints apply as in
+//!    any scan (kept in memory for that up to [`HELD_BYTES`], decoded again
+//!    past it). Packed blobs the walk never met (unreachable) are dropped;
+//!    blobs the packs cannot give (loose objects, alternates, a corrupt
+//!    pack) are read through libgit2.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +25,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use crate::finding::{BlobOrigin, Origin};
-use crate::source::{ScanResults, Worker};
+use crate::source::{PathlessLook, ScanResults, Worker};
 use crate::stats::SkipReason;
 
 use super::blobs::{drop_in_background, BlobWorker, Job, Scanned};
@@ -64,51 +70,95 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     };
     phases.mark("decoded trees and commits");
     let mut source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
-    let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
     let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_ref.map_or(0, PackedObjects::len)];
     let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
     let mut scanned_blobs = Vec::new();
-    let history = enumerate(
-        &repo,
-        commit_repo.as_ref().unwrap_or(&repo),
-        selection,
-        limits,
-        walker,
-        parsed,
-        &mut |id, oid, origin| {
-            scanned_blobs.push(hex(oid));
-            match origins.get_mut(id as usize) {
-                Some(slot) if packed.kind(id) == Some(Kind::Blob) => *slot = Some(origin),
-                _ => elsewhere.push((Oid::from_bytes(oid).expect("20 bytes"), origin)),
-            }
-        },
-    )?;
-    // Freeing a history's worth of trees takes a while: not on the critical path.
-    drop_in_background(std::mem::take(&mut source.trees));
-    drop(source);
-    phases.mark("walked the history");
-    progress.inc_length(scanned_blobs.len() as u64);
-
-    let mut results = ScanResults::default();
-    if let Some(packed) = packed_ref {
-        let traverse = TraverseOptions { threads, max_size: options.content.max_size };
-        let visitors = packed.traverse(
-            |id, kind| kind == Kind::Blob && origins[id as usize].is_some(),
-            traverse,
-            || BlobScanner {
-                packed,
-                worker: Worker::new(scanner, options.content),
-                origins: &origins,
-                visited: Vec::new(),
-                progress,
+    let traverse = TraverseOptions { threads, max_size: options.content.max_size };
+    // The walk takes one core: meanwhile the packed blobs are decoded and
+    // looked at without their paths, and only those in which something may
+    // match are scanned again once the walk has given them an origin.
+    let (history, looks) = std::thread::scope(|scope| {
+        let looking = packed_ref.map(|packed| {
+            scope.spawn(move || look_at_packed_blobs(packed, traverse, Worker::new(scanner, options.content), progress))
+        });
+        let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
+        let history = enumerate(
+            &repo,
+            commit_repo.as_ref().unwrap_or(&repo),
+            selection,
+            limits,
+            walker,
+            parsed,
+            &mut |id, oid, origin| {
+                scanned_blobs.push(hex(oid));
+                match origins.get_mut(id as usize) {
+                    Some(slot) if packed.kind(id) == Some(Kind::Blob) => *slot = Some(origin),
+                    _ => elsewhere.push((Oid::from_bytes(oid).expect("20 bytes"), origin)),
+                }
             },
         );
+        // Freeing a history's worth of trees takes a while: not on the critical path.
+        drop_in_background(std::mem::take(&mut source.trees));
+        phases.mark("walked the history");
+        let looks = looking.map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        (history, looks)
+    });
+    let history = history?;
+    drop(source);
+    phases.mark("decoded packed blobs and looked at them without their paths");
+
+    let mut results = ScanResults::default();
+    if let (Some(packed), Some(lookers)) = (packed_ref, looks) {
+        let make_scanner =
+            || BlobScanner { worker: Worker::new(scanner, options.content), origins: &origins, visited: Vec::new() };
         let mut visited = vec![false; origins.len()];
-        for visitor in visitors {
-            for id in &visitor.visited {
-                visited[*id as usize] = true;
+        let mut rescan = vec![false; origins.len()];
+        let mut held = Vec::new();
+        for looker in lookers {
+            for (id, look) in looker.looks {
+                // Blobs the walk did not meet (unreachable) are dropped.
+                let Some(origin) = &origins[id as usize] else { continue };
+                visited[id as usize] = true;
+                let path = &origin.first.path;
+                match look {
+                    Look::Clean(size) if !scanner.path_only_rule_applies(path) => results.stats.scanned(size as usize),
+                    Look::Clean(_) | Look::Rescan => rescan[id as usize] = true,
+                    Look::TooLarge(size) => {
+                        let detail = too_large_detail(packed.oid(id), size, options.content.max_size);
+                        results.stats.skip(path.clone(), SkipReason::TooLarge, Some(detail));
+                    }
+                    Look::BinarySkipped => results.stats.skip(path.clone(), SkipReason::Binary, None),
+                }
             }
-            results.merge(visitor.worker.results);
+            held.extend(looker.held.into_iter().filter(|(id, _)| rescan[*id as usize]));
+        }
+        for (id, _) in &held {
+            rescan[*id as usize] = false;
+        }
+        results.merge(in_pool(threads, || {
+            held.par_iter()
+                .fold(make_scanner, |mut blob_scanner, (id, data)| {
+                    blob_scanner.object(*id, Kind::Blob, data);
+                    blob_scanner
+                })
+                .map(|blob_scanner| blob_scanner.worker.results)
+                .reduce(ScanResults::default, |mut all, some| {
+                    all.merge(some);
+                    all
+                })
+        }));
+        drop_in_background(held);
+        // The rest to scan again were too many to keep: decoded again.
+        for (id, again) in rescan.iter().enumerate() {
+            visited[id] &= !again;
+        }
+        if rescan.contains(&true) {
+            for blob_scanner in packed.traverse(|id, _| rescan[id as usize], traverse, make_scanner) {
+                for id in &blob_scanner.visited {
+                    visited[*id as usize] = true;
+                }
+                results.merge(blob_scanner.worker.results);
+            }
         }
         for (id, origin) in origins.iter().enumerate() {
             if let Some(origin) = origin.as_ref().filter(|_| !visited[id]) {
@@ -118,6 +168,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     }
     phases.mark("decoded and scanned packed blobs");
     if !elsewhere.is_empty() {
+        progress.inc_length(elsewhere.len() as u64);
         results.merge(scan_through_libgit2(job, &elsewhere));
         phases.mark("scanned blobs outside the packs");
     }
@@ -252,13 +303,93 @@ impl Visitor for TreeCollector<'_> {
     fn too_large(&mut self, _: u32, _: u64) {}
 }
 
+/// Blob content kept in memory, when something may match in it, until the
+/// walk gives it an origin; past this, such blobs are decoded again.
+const HELD_BYTES: usize = 64 << 20;
+
+/// What a look at a packed blob without its path found.
+#[derive(Debug, Clone, Copy)]
+enum Look {
+    /// Nothing can match: it counts as scanned, with its size.
+    Clean(u64),
+    /// Over `--max-file-size` (its size), not decoded.
+    TooLarge(u64),
+    /// Binary, and binary content is not scanned.
+    BinarySkipped,
+    /// Something may match: scan it again with its origin.
+    Rescan,
+}
+
+/// Decodes every packed blob (but those in cruft packs, unreachable when
+/// written) on all cores and looks at it without its path.
+fn look_at_packed_blobs<'a>(
+    packed: &PackedObjects,
+    traverse: TraverseOptions,
+    worker: Worker<'a>,
+    progress: &'a ProgressBar,
+) -> Vec<BlobLooker<'a>> {
+    let wanted = |id: u32| !packed.in_cruft_pack(id);
+    progress.inc_length(packed.objects(Kind::Blob).filter(|&id| wanted(id)).count() as u64);
+    let held_budget = HELD_BYTES / traverse.threads.max(1);
+    let scanner = worker.scanner();
+    let content = worker.content();
+    packed.traverse(
+        |id, kind| kind == Kind::Blob && wanted(id),
+        traverse,
+        || BlobLooker {
+            worker: Worker::new(scanner, content),
+            looks: Vec::new(),
+            held: Vec::new(),
+            held_budget,
+            progress,
+        },
+    )
+}
+
+/// Looks at decoded blobs without their paths, keeping those in which
+/// something may match (up to [`HELD_BYTES`] over all threads).
+struct BlobLooker<'a> {
+    worker: Worker<'a>,
+    looks: Vec<(u32, Look)>,
+    held: Vec<(u32, Vec<u8>)>,
+    /// Bytes this looker may still keep.
+    held_budget: usize,
+    progress: &'a ProgressBar,
+}
+
+impl Visitor for BlobLooker<'_> {
+    fn object(&mut self, id: u32, _: Kind, data: &[u8]) {
+        let look = match self.worker.look_without_path(data) {
+            PathlessLook::Clean => Look::Clean(data.len() as u64),
+            PathlessLook::BinarySkipped => Look::BinarySkipped,
+            PathlessLook::NeedsPath => {
+                if data.len() <= self.held_budget {
+                    self.held_budget -= data.len();
+                    self.held.push((id, data.to_vec()));
+                }
+                Look::Rescan
+            }
+        };
+        self.looks.push((id, look));
+        self.progress.inc(1);
+    }
+
+    fn too_large(&mut self, id: u32, size: u64) {
+        self.looks.push((id, Look::TooLarge(size)));
+        self.progress.inc(1);
+    }
+}
+
+/// Why a blob was not scanned.
+fn too_large_detail(oid: &[u8; 20], size: u64, max_size: u64) -> String {
+    format!("blob {}: {size} bytes; the limit is --max-file-size {max_size}", hex(oid))
+}
+
 /// Scans decoded blobs as the content of their first appearance.
 struct BlobScanner<'a> {
-    packed: &'a PackedObjects,
     worker: Worker<'a>,
     origins: &'a [Option<Arc<BlobOrigin>>],
     visited: Vec<u32>,
-    progress: &'a ProgressBar,
 }
 
 impl Visitor for BlobScanner<'_> {
@@ -266,17 +397,19 @@ impl Visitor for BlobScanner<'_> {
         let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
         self.worker.scan_content(data, &Origin::GitBlob(origin.clone()));
         self.visited.push(id);
-        self.progress.inc(1);
     }
 
-    fn too_large(&mut self, id: u32, size: u64) {
-        let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
-        let max_size = self.worker.content().max_size;
-        let detail =
-            format!("blob {}: {size} bytes; the limit is --max-file-size {max_size}", hex(self.packed.oid(id)));
-        self.worker.results.stats.skip(origin.first.path.clone(), SkipReason::TooLarge, Some(detail));
-        self.visited.push(id);
-        self.progress.inc(1);
+    fn too_large(&mut self, id: u32, _: u64) {
+        // Not visited: read through libgit2, which reports it.
+        let _ = id;
+    }
+}
+
+/// Runs `work` on a pool of `threads` threads (the global pool if none can be built).
+fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
     }
 }
 
@@ -284,7 +417,7 @@ impl Visitor for BlobScanner<'_> {
 fn scan_through_libgit2(job: Job<'_>, blobs: &[(Oid, Arc<BlobOrigin>)]) -> ScanResults {
     let Job { repo_path, scanner, options, progress, .. } = job;
     let collected = Mutex::new(ScanResults::default());
-    let scan_all = || {
+    in_pool(options.threads, || {
         blobs.par_iter().for_each_init(
             || BlobWorker::new(repo_path, scanner, options.content, &collected),
             |worker, (oid, origin)| {
@@ -292,11 +425,7 @@ fn scan_through_libgit2(job: Job<'_>, blobs: &[(Oid, Arc<BlobOrigin>)]) -> ScanR
                 progress.inc(1);
             },
         );
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
-        Ok(pool) => pool.install(scan_all),
-        Err(_) => scan_all(),
-    }
+    });
     collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

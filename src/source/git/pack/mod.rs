@@ -103,6 +103,8 @@ struct Node {
 struct PackFile {
     path: PathBuf,
     file: File,
+    /// A cruft pack (it has a `.mtimes` file): git's store of unreachable objects.
+    cruft: bool,
 }
 
 /// Every object of a repository's packs, with ids that index dense tables:
@@ -226,7 +228,8 @@ impl PackedObjects {
         self.nodes.extend(nodes);
         self.oids.extend(by_offset.iter().map(|&position| index.oids[position]));
         self.ref_bases.extend(ref_bases);
-        self.packs.push(PackFile { path: pack_path, file });
+        let cruft = pack_path.with_extension("mtimes").exists();
+        self.packs.push(PackFile { path: pack_path, file, cruft });
         Ok(())
     }
 
@@ -284,6 +287,18 @@ impl PackedObjects {
     /// The object id of an id.
     pub fn oid(&self, id: NodeId) -> &RawOid {
         &self.oids[id as usize]
+    }
+
+    /// The ids of the objects of one type.
+    pub fn objects(&self, kind: Kind) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len() as NodeId)
+            .filter(move |&id| self.canonical[id as usize] == id && self.kinds[id as usize] == Some(kind))
+    }
+
+    /// Whether an object's first copy is in a cruft pack (written by `git gc`
+    /// for unreachable objects).
+    pub fn in_cruft_pack(&self, id: NodeId) -> bool {
+        self.packs[self.nodes[id as usize].pack as usize].cruft
     }
 
     /// The type of an object, if its delta chain resolves.
