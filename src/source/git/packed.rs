@@ -31,7 +31,7 @@ use crate::stats::SkipReason;
 use super::blobs::{drop_in_background, BlobWorker, Job, Scanned};
 use super::commit::{self, ParsedCommit};
 use super::history::enumerate;
-use super::pack::{Kind, OidKey, OidMap, PackError, PackedObjects, TraverseOptions, Visitor};
+use super::pack::{CachedIds, Kind, OidKey, OidMap, PackError, PackedObjects, TraverseOptions, Visitor};
 use super::trees::{hex, CompactTree, DecodedTrees, Libgit2Trees, ObjectIds, TreeWalker, MAX_PACKED_OBJECTS};
 use super::GitError;
 
@@ -220,7 +220,7 @@ fn decode_trees_and_commits(
     let collectors = packed.traverse(
         |_, kind| kind != Kind::Blob,
         options,
-        || TreeCollector { packed, trees: Vec::new(), commits: Vec::new(), used: &used, budget },
+        || TreeCollector { ids: CachedIds::new(packed), trees: Vec::new(), commits: Vec::new(), used: &used, budget },
     );
     if used.load(Ordering::Relaxed) > budget {
         return None;
@@ -262,7 +262,7 @@ const MEMPACK_PRIORITY: i32 = 1000;
 /// Parses decoded trees (a malformed one is left to libgit2, which reports
 /// it) and keeps decoded commits and tags.
 struct TreeCollector<'p> {
-    packed: &'p PackedObjects,
+    ids: CachedIds<'p>,
     trees: Vec<(u32, CompactTree)>,
     commits: Vec<RawObject>,
     /// Bytes of trees kept by all collectors; past `budget`, no more are kept.
@@ -293,7 +293,7 @@ impl Visitor for TreeCollector<'_> {
         if kind == Kind::Commit || kind == Kind::Tag {
             self.commits.push((id, kind, data.to_vec()));
         } else if self.used.load(Ordering::Relaxed) <= self.budget {
-            if let Ok(tree) = CompactTree::parse(data, Some(self.packed)) {
+            if let Ok(tree) = CompactTree::parse(data, |oid| self.ids.id(oid)) {
                 self.used.fetch_add(tree.heap_bytes(), Ordering::Relaxed);
                 self.trees.push((id, tree));
             }

@@ -84,17 +84,18 @@ pub struct CompactTree {
 pub const MAX_PACKED_OBJECTS: usize = EXTERNAL as usize;
 
 impl CompactTree {
-    /// Parses a raw tree object, numbering children found in `packed`.
-    pub fn parse(raw: &[u8], packed: Option<&PackedObjects>) -> Result<CompactTree, String> {
+    /// Parses a raw tree object, numbering children by `packed_id` (their id
+    /// in the packs, if there).
+    pub fn parse(raw: &[u8], packed_id: impl FnMut(&RawOid) -> Option<u32>) -> Result<CompactTree, String> {
         let mut tree = CompactTree::default();
-        tree.fill(raw, packed)?;
+        tree.fill(raw, packed_id)?;
         tree.names.shrink_to_fit();
         tree.entries.shrink_to_fit();
         Ok(tree)
     }
 
     /// [`Self::parse`] into an existing tree, reusing its memory.
-    pub fn fill(&mut self, raw: &[u8], packed: Option<&PackedObjects>) -> Result<(), String> {
+    pub fn fill(&mut self, raw: &[u8], mut packed_id: impl FnMut(&RawOid) -> Option<u32>) -> Result<(), String> {
         self.names.clear();
         self.entries.clear();
         self.external.clear();
@@ -108,7 +109,7 @@ impl CompactTree {
             let name_end = space + 1 + memchr::memchr(0, &rest[space + 1..]).ok_or("tree entry without a name end")?;
             let oid: &RawOid =
                 rest.get(name_end + 1..name_end + 21).ok_or("truncated tree entry")?.try_into().expect("20");
-            let object = match packed.and_then(|packed| packed.id(oid)) {
+            let object = match packed_id(oid) {
                 Some(id) => id,
                 None => {
                     self.external.push(*oid);
@@ -196,7 +197,7 @@ impl TreeSource for Libgit2Trees<'_> {
         if object.kind() != ObjectType::Tree {
             return Err(format!("{oid} is a {}, not a tree", object.kind()));
         }
-        scratch.fill(object.data(), self.packed)?;
+        scratch.fill(object.data(), |oid| self.packed.and_then(|packed| packed.id(oid)))?;
         Ok(scratch)
     }
 }
@@ -455,7 +456,7 @@ mod tests {
             ("40000", "dir", 4),
             ("160000", "vendor/lib", 5),
         ]);
-        let tree = CompactTree::parse(&raw, None).unwrap();
+        let tree = CompactTree::parse(&raw, |_| None).unwrap();
         let mut ids = ObjectIds::new(None);
         let entries: Vec<_> = tree
             .iter()
@@ -479,11 +480,11 @@ mod tests {
     #[test]
     fn rejects_malformed_trees() {
         let good = raw_tree(&[("100644", "a", 1)]);
-        assert!(CompactTree::parse(&good[..good.len() - 1], None).is_err());
-        assert!(CompactTree::parse(b"100644 no-terminator", None).is_err());
-        assert!(CompactTree::parse(b"10x644 a\0aaaaaaaaaaaaaaaaaaaa", None).is_err());
-        assert!(CompactTree::parse(b"no-mode", None).is_err());
-        assert!(CompactTree::parse(b"1234567890 a\0aaaaaaaaaaaaaaaaaaaa", None).is_err());
+        assert!(CompactTree::parse(&good[..good.len() - 1], |_| None).is_err());
+        assert!(CompactTree::parse(b"100644 no-terminator", |_| None).is_err());
+        assert!(CompactTree::parse(b"10x644 a\0aaaaaaaaaaaaaaaaaaaa", |_| None).is_err());
+        assert!(CompactTree::parse(b"no-mode", |_| None).is_err());
+        assert!(CompactTree::parse(b"1234567890 a\0aaaaaaaaaaaaaaaaaaaa", |_| None).is_err());
     }
 
     #[test]

@@ -312,6 +312,39 @@ impl PackedObjects {
     }
 }
 
+/// [`PackedObjects::id`] with the most recent answers kept in a small table:
+/// the trees of a history repeat most of their entries from one version to
+/// the next, and a table that fits the CPU's cache answers those without the
+/// cache misses of the large map.
+pub struct CachedIds<'p> {
+    packed: &'p PackedObjects,
+    /// Indexed by the id's first bytes: an id and its answer.
+    slots: Vec<Option<(RawOid, Option<NodeId>)>>,
+}
+
+impl<'p> CachedIds<'p> {
+    const SLOTS: usize = 1 << 14;
+
+    /// An empty cache in front of `packed`.
+    pub fn new(packed: &'p PackedObjects) -> Self {
+        CachedIds { packed, slots: vec![None; Self::SLOTS] }
+    }
+
+    /// The id of the object `oid`, if some pack holds it.
+    pub fn id(&mut self, oid: &RawOid) -> Option<NodeId> {
+        // Object ids are hashes: their first bytes are as good as any hash of them.
+        let slot = u64::from_le_bytes(oid[..8].try_into().expect("8 bytes")) as usize % Self::SLOTS;
+        match &self.slots[slot] {
+            Some((cached, answer)) if cached == oid => *answer,
+            _ => {
+                let answer = self.packed.id(oid);
+                self.slots[slot] = Some((*oid, answer));
+                answer
+            }
+        }
+    }
+}
+
 /// Reads and parses the entry header at `offset`: its type, size and base.
 fn read_entry_header(
     window: &mut Window<'_>,
