@@ -83,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
             std::fs::write(dir.join("pack/pack-fuzz.pack"), pack).expect("write pack");
             std::fs::write(dir.join("pack/pack-fuzz.idx"), index_for(&offsets)).expect("write index");
             let packed = PackedObjects::open(dir);
-            let options = TraverseOptions { threads: 1, max_size: 1 << 16 };
+            let options = TraverseOptions { threads: 1, max_size: 1 << 16, prefetch: data.len() % 2 == 0 };
             packed.traverse(|_, _| true, options, || Check);
         }
     }

@@ -81,10 +81,10 @@ impl Visitor for Collect {
 }
 
 /// Every object the pack reader decodes, by hex id.
-fn decode_all(objects_dir: &Path, threads: usize) -> HashMap<String, (Kind, Vec<u8>)> {
+fn decode_all(objects_dir: &Path, threads: usize, prefetch: bool) -> HashMap<String, (Kind, Vec<u8>)> {
     let packed = PackedObjects::open(objects_dir);
     assert!(packed.problems.is_empty(), "{:?}", packed.problems);
-    let options = TraverseOptions { threads, max_size: u64::MAX };
+    let options = TraverseOptions { threads, max_size: u64::MAX, prefetch };
     let visitors = packed.traverse(|_, _| true, options, || Collect(Vec::new()));
     let mut objects = HashMap::new();
     for (id, kind, data) in visitors.into_iter().flat_map(|visitor| visitor.0) {
@@ -99,8 +99,9 @@ fn assert_reader_matches_libgit2(repo: &GitRepo) {
     let listed = repo.git(&["cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(deltabase)"]);
     let deltas = listed.lines().filter(|line| !line.ends_with(&"0".repeat(40))).count();
     assert!(deltas > 20, "the test needs deltas; git made {deltas}");
-    for threads in [1, 3] {
-        let decoded = decode_all(&git_dir.join("objects"), threads);
+    // Object by object on one thread; read ahead in runs on three.
+    for (threads, prefetch) in [(1, false), (3, true)] {
+        let decoded = decode_all(&git_dir.join("objects"), threads, prefetch);
         let libgit2 = git2::Repository::open(&git_dir).unwrap();
         let odb = libgit2.odb().unwrap();
         assert_eq!(decoded.len(), listed.lines().count(), "every packed object is decoded once");

@@ -73,7 +73,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_ref.map_or(0, PackedObjects::len)];
     let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
     let mut scanned_blobs = Vec::new();
-    let traverse = TraverseOptions { threads, max_size: options.content.max_size };
+    let traverse = TraverseOptions { threads, max_size: options.content.max_size, prefetch: false };
     // The walk takes one core: meanwhile the packed blobs are decoded and
     // looked at without their paths, and only those in which something may
     // match are scanned again once the walk has given them an origin.
@@ -215,7 +215,7 @@ fn decode_trees_and_commits(
     threads: usize,
     budget: usize,
 ) -> Option<(Vec<Option<CompactTree>>, Vec<RawObject>)> {
-    let options = TraverseOptions { threads, max_size: u64::MAX };
+    let options = TraverseOptions { threads, max_size: u64::MAX, prefetch: true };
     let used = AtomicUsize::new(0);
     let collectors = packed.traverse(
         |_, kind| kind != Kind::Blob,

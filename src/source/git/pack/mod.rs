@@ -17,6 +17,7 @@
 
 pub mod delta;
 pub mod index;
+mod prefetch;
 mod traverse;
 
 use std::collections::HashMap;

@@ -104,15 +104,24 @@ impl Visitor for Recorder<'_> {
     }
 }
 
+/// Decodes every object, reading them one by one and, to the same result,
+/// reading them ahead in runs.
 fn decode(dir: &Path, max_size: u64) -> (PackedObjects, Seen) {
     let packed = PackedObjects::open(dir);
-    let options = TraverseOptions { threads: 2, max_size };
-    let mut seen = Seen::default();
-    for recorder in packed.traverse(|_, _| true, options, || Recorder(&packed, Seen::default())) {
-        seen.objects.extend(recorder.1.objects);
-        seen.too_large.extend(recorder.1.too_large);
-    }
-    seen.objects.sort_by_key(|object| object.0);
+    let decode_with = |prefetch: bool| {
+        let options = TraverseOptions { threads: 2, max_size, prefetch };
+        let mut seen = Seen::default();
+        for recorder in packed.traverse(|_, _| true, options, || Recorder(&packed, Seen::default())) {
+            seen.objects.extend(recorder.1.objects);
+            seen.too_large.extend(recorder.1.too_large);
+        }
+        seen.objects.sort_by_key(|object| object.0);
+        seen.too_large.sort();
+        seen
+    };
+    let seen = decode_with(false);
+    let prefetched = decode_with(true);
+    assert_eq!((&prefetched.objects, &prefetched.too_large), (&seen.objects, &seen.too_large));
     (packed, seen)
 }
 

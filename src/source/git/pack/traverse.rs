@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use libdeflater::Decompressor;
 
+use super::prefetch::Prefetched;
 use super::{delta, read_at, Kind, NodeId, PackedObjects, NO_BASE};
 
 /// What a traversal hands decoded objects to; one per thread.
@@ -22,6 +23,9 @@ pub struct TraverseOptions {
     /// Wanted objects larger than this are reported, not decoded (unless
     /// other wanted objects are deltas of them).
     pub max_size: u64,
+    /// Read the compressed data of all needed objects ahead, in runs (for
+    /// many small objects: trees and commits), if it is small enough.
+    pub prefetch: bool,
 }
 
 /// No object, even a delta base, larger than this is decoded here.
@@ -44,8 +48,9 @@ impl PackedObjects {
             self.canonical[node as usize] == node && self.kinds[node as usize].is_some_and(|kind| wanted(node, kind))
         };
         let (needed, roots) = self.plan(&wanted_node);
+        let prefetched = if options.prefetch { self.prefetch(&needed) } else { Prefetched::none() };
         let next_root = AtomicUsize::new(0);
-        let plan = Plan { needed: &needed, wanted: &wanted_node, options };
+        let plan = Plan { needed: &needed, wanted: &wanted_node, options, prefetched: &prefetched };
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..options.threads.max(1))
                 .map(|_| {
@@ -107,7 +112,7 @@ impl PackedObjects {
             return;
         }
         let mut data = decoder.take_buffer();
-        if self.inflate(root, &mut decoder.inflater, &mut decoder.compressed, &mut data).is_err() {
+        if self.inflate(root, plan.prefetched, decoder, &mut data).is_err() {
             decoder.recycle(data);
             return;
         }
@@ -157,7 +162,7 @@ impl PackedObjects {
             return None;
         }
         let mut instructions = std::mem::take(&mut decoder.instructions);
-        let inflated = self.inflate(node, &mut decoder.inflater, &mut decoder.compressed, &mut instructions);
+        let inflated = self.inflate(node, plan.prefetched, decoder, &mut instructions);
         let result = inflated.ok().and_then(|()| {
             let size = delta::result_size(&instructions).ok()?;
             if !self.worth_decoding(node, size, self.has_needed_children(node, plan), plan, visitor) {
@@ -207,24 +212,31 @@ impl PackedObjects {
     fn inflate(
         &self,
         node: NodeId,
-        inflater: &mut Decompressor,
-        compressed: &mut Vec<u8>,
+        prefetched: &Prefetched,
+        decoder: &mut Decoder,
         out: &mut Vec<u8>,
     ) -> Result<(), String> {
         let entry = self.nodes[node as usize];
-        let pack = &self.packs[entry.pack as usize];
         let length = (entry.end - entry.data) as usize;
-        // Grown, never shrunk or cleared: zeroing it for every object costs more than reading.
-        if compressed.len() < length {
-            compressed.resize(length, 0);
-        }
-        let compressed = &mut compressed[..length];
-        read_at(&pack.file, compressed, entry.data).map_err(|err| format!("{}: {err}", pack.path.display()))?;
+        let compressed = match prefetched.get(node, length) {
+            Some(bytes) => bytes,
+            None => {
+                let pack = &self.packs[entry.pack as usize];
+                let buffer = &mut decoder.compressed;
+                // Grown, never shrunk or cleared: zeroing it for every object costs more than reading.
+                if buffer.len() < length {
+                    buffer.resize(length, 0);
+                }
+                read_at(&pack.file, &mut buffer[..length], entry.data)
+                    .map_err(|err| format!("{}: {err}", pack.path.display()))?;
+                &buffer[..length]
+            }
+        };
         // Whole-buffer inflation (libdeflate) into exactly the declared size:
         // about twice as fast as streaming zlib; a longer stream is an error.
         out.clear();
         out.resize(entry.size as usize, 0);
-        match inflater.zlib_decompress(compressed, out) {
+        match decoder.inflater.zlib_decompress(compressed, out) {
             Ok(written) if written as u64 == entry.size => Ok(()),
             Ok(_) => Err(format!("object at offset {} inflates to fewer bytes than declared", entry.data)),
             Err(err) => Err(format!("object at offset {}: {err:?}", entry.data)),
@@ -236,6 +248,7 @@ struct Plan<'a> {
     needed: &'a [bool],
     wanted: &'a (dyn Fn(NodeId) -> bool + Sync),
     options: TraverseOptions,
+    prefetched: &'a Prefetched,
 }
 
 struct Frame {
