@@ -181,8 +181,10 @@ impl Scanner {
 
     /// The reference the fast path is tested against: every rule whose
     /// keywords occur anywhere in the input runs over the whole input (as
-    /// gitleaks does), instead of only on the lines around its keywords.
-    /// Slow; for tests and fuzzing.
+    /// gitleaks does), instead of only on the lines around its keywords
+    /// (a rule with a `window` still runs within that distance of them: its
+    /// keywords are context its secret must be near). Slow; for tests and
+    /// fuzzing.
     pub fn scan_whole(&self, input: Input<'_>, scratch: &mut Scratch, out: &mut Vec<Match>) {
         self.scan_in(input, scratch, out, Reach::WholeInput);
     }
@@ -237,8 +239,13 @@ impl Scanner {
                 continue;
             }
             if !scratch.hits[index].is_empty() {
+                // A rule's own `window` is part of what it matches (its
+                // keyword is context that must be near), not a shortcut.
                 match reach {
                     Reach::AroundKeywords => self.build_windows(index, input.bytes, scratch),
+                    Reach::WholeInput if self.rules.rules[index].window.is_some() => {
+                        self.build_windows(index, input.bytes, scratch)
+                    }
                     Reach::WholeInput => {
                         scratch.windows.clear();
                         scratch.windows.push(0..input.bytes.len());

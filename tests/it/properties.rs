@@ -100,6 +100,20 @@ fn a_rule_regex_matches_only_where_its_keywords_occur() {
     assert_eq!(matches_of(&input, false), matches_of(&input, true));
 }
 
+/// Found by the property below: the PagerDuty rule matches a `routing_key`
+/// only within its 512-byte window of "pagerduty", so a routing key far from
+/// any mention of PagerDuty (an Opsgenie one) is not reported, by either scan.
+#[test]
+fn a_rule_window_is_part_of_its_meaning_not_a_shortcut() {
+    let far = format!(
+        "routing_key: 2a4449c6bef76128a27800d42c1f9fff  # opsgenie\n{}PAGERDUTY_TOKEN=x\n",
+        "filler line\n".repeat(60)
+    );
+    assert_eq!(matches_of(far.as_bytes(), false), matches_of(far.as_bytes(), true));
+    let near = "PAGERDUTY:\n  routing_key: 2a4449c6bef76128a27800d42c1f9fff\n";
+    assert_eq!(matches_of(near.as_bytes(), false).len(), 1, "within the window");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
