@@ -220,7 +220,14 @@ fn decode_trees_and_commits(
     let collectors = packed.traverse(
         |_, kind| kind != Kind::Blob,
         options,
-        || TreeCollector { ids: CachedIds::new(packed), trees: Vec::new(), commits: Vec::new(), used: &used, budget },
+        || TreeCollector {
+            ids: CachedIds::new(packed),
+            scratch: CompactTree::default(),
+            trees: Vec::new(),
+            commits: Vec::new(),
+            used: &used,
+            budget,
+        },
     );
     if used.load(Ordering::Relaxed) > budget {
         return None;
@@ -263,6 +270,8 @@ const MEMPACK_PRIORITY: i32 = 1000;
 /// it) and keeps decoded commits and tags.
 struct TreeCollector<'p> {
     ids: CachedIds<'p>,
+    /// Where each tree is parsed before it is copied out at its size.
+    scratch: CompactTree,
     trees: Vec<(u32, CompactTree)>,
     commits: Vec<RawObject>,
     /// Bytes of trees kept by all collectors; past `budget`, no more are kept.
@@ -293,7 +302,7 @@ impl Visitor for TreeCollector<'_> {
         if kind == Kind::Commit || kind == Kind::Tag {
             self.commits.push((id, kind, data.to_vec()));
         } else if self.used.load(Ordering::Relaxed) <= self.budget {
-            if let Ok(tree) = CompactTree::parse(data, |oid| self.ids.id(oid)) {
+            if let Ok(tree) = CompactTree::parse_with(data, &mut self.scratch, |oid| self.ids.id(oid)) {
                 self.used.fetch_add(tree.heap_bytes(), Ordering::Relaxed);
                 self.trees.push((id, tree));
             }

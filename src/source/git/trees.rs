@@ -87,11 +87,19 @@ impl CompactTree {
     /// Parses a raw tree object, numbering children by `packed_id` (their id
     /// in the packs, if there).
     pub fn parse(raw: &[u8], packed_id: impl FnMut(&RawOid) -> Option<u32>) -> Result<CompactTree, String> {
-        let mut tree = CompactTree::default();
-        tree.fill(raw, packed_id)?;
-        tree.names.shrink_to_fit();
-        tree.entries.shrink_to_fit();
-        Ok(tree)
+        Self::parse_with(raw, &mut CompactTree::default(), packed_id)
+    }
+
+    /// [`Self::parse`] through `scratch`: the tree is built there, then
+    /// copied out at its exact size (one allocation per part, no regrowing
+    /// or shrinking).
+    pub fn parse_with(
+        raw: &[u8],
+        scratch: &mut CompactTree,
+        packed_id: impl FnMut(&RawOid) -> Option<u32>,
+    ) -> Result<CompactTree, String> {
+        scratch.fill(raw, packed_id)?;
+        Ok(scratch.clone())
     }
 
     /// [`Self::parse`] into an existing tree, reusing its memory.
@@ -133,7 +141,13 @@ impl CompactTree {
 
     /// The entries in order: kind, child (see [`Self::resolve`]) and name.
     fn iter(&self) -> impl Iterator<Item = (EntryKind, u32, &[u8])> {
-        self.names.split(|&byte| byte == 0).zip(&self.entries).map(|(name, &raw)| {
+        let mut start = 0;
+        let names = memchr::memchr_iter(0, &self.names).map(move |end| {
+            let name = &self.names[start..end];
+            start = end + 1;
+            name
+        });
+        names.zip(&self.entries).map(|(name, &raw)| {
             let kind = match raw >> KIND_SHIFT {
                 0 => EntryKind::Blob,
                 1 => EntryKind::Tree,
