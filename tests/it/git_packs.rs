@@ -134,12 +134,27 @@ fn the_pack_reader_decodes_every_object_as_libgit2_does_with_deltas_named_by_id(
     assert_reader_matches_libgit2(&repo);
 }
 
+/// Scans a history, and checks that looking at blobs during the walk (as in
+/// large histories) reports exactly what scanning them after it does.
 fn scan(path: &Path, args: &[&str]) -> (i32, Value) {
-    let output =
-        keyhound().args(["git"]).arg(path).args(["--format", "json", "--no-config"]).args(args).output().unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stderr)));
-    (output.status.code().unwrap(), report)
+    let run = |overlap_min_trees: &str| {
+        let output = keyhound()
+            .args(["git"])
+            .arg(path)
+            .args(["--format", "json", "--no-config"])
+            .args(args)
+            .env("KEYHOUND_OVERLAP_MIN_TREES", overlap_min_trees)
+            .output()
+            .unwrap();
+        let mut report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stderr)));
+        report["stats"]["duration_ms"] = Value::Null;
+        (output.status.code().unwrap(), report)
+    };
+    let after_walk = run("1000000000");
+    let during_walk = run("0");
+    assert_eq!(during_walk, after_walk, "blobs looked at during the walk");
+    after_walk
 }
 
 /// Findings without the run's duration, for comparing two scans.

@@ -5,7 +5,9 @@
 //! 2. The history walk runs over those in memory (trees outside the packs are
 //!    read through libgit2) and attributes each blob to the commit and path
 //!    where it first appeared.
-//! 3. The walk takes one core. Meanwhile every packed blob is decoded once,
+//! 3. The walk takes one core. Meanwhile (in a history of at least
+//!    [`OVERLAP_MIN_TREES`] trees; a smaller one is scanned after its walk,
+//!    blob by blob with its origin) every packed blob is decoded once,
 //!    on all cores, and looked at without its path
 //!    ([`Worker::look_without_path`]): most blobs turn out to hold nothing
 //!    that any path could make a finding, and count as scanned. Those in
@@ -69,6 +71,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
         None => (Vec::new(), None, OidMap::default()),
     };
     phases.mark("decoded trees and commits");
+    let overlap = trees.iter().flatten().count() >= overlap_min_trees();
     let mut source = DecodedTrees { trees, fallback: Libgit2Trees { repo: &repo, packed: packed_ref } };
     let mut origins: Vec<Option<Arc<BlobOrigin>>> = vec![None; packed_ref.map_or(0, PackedObjects::len)];
     let mut elsewhere: Vec<(Oid, Arc<BlobOrigin>)> = Vec::new();
@@ -78,7 +81,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     // looked at without their paths, and only those in which something may
     // match are scanned again once the walk has given them an origin.
     let (history, looks) = std::thread::scope(|scope| {
-        let looking = packed_ref.map(|packed| {
+        let looking = packed_ref.filter(|_| overlap).map(|packed| {
             scope.spawn(move || look_at_packed_blobs(packed, traverse, Worker::new(scanner, options.content), progress))
         });
         let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
@@ -108,13 +111,26 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     phases.mark("decoded packed blobs and looked at them without their paths");
 
     let mut results = ScanResults::default();
-    if let (Some(packed), Some(lookers)) = (packed_ref, looks) {
-        let make_scanner =
-            || BlobScanner { worker: Worker::new(scanner, options.content), origins: &origins, visited: Vec::new() };
+    if let Some(packed) = packed_ref {
+        let make_scanner = || BlobScanner {
+            packed,
+            worker: Worker::new(scanner, options.content),
+            origins: &origins,
+            visited: Vec::new(),
+            // Looked-at blobs were counted when they were looked at.
+            progress: (!overlap).then_some(progress),
+        };
         let mut visited = vec![false; origins.len()];
         let mut rescan = vec![false; origins.len()];
         let mut held = Vec::new();
-        for looker in lookers {
+        if !overlap {
+            // Scanned once, with their origins, after the walk.
+            for (id, origin) in origins.iter().enumerate() {
+                rescan[id] = origin.is_some();
+            }
+            progress.inc_length(origins.iter().flatten().count() as u64);
+        }
+        for looker in looks.into_iter().flatten() {
             for (id, look) in looker.looks {
                 // Blobs the walk did not meet (unreachable) are dropped.
                 let Some(origin) = &origins[id as usize] else { continue };
@@ -312,6 +328,18 @@ impl Visitor for TreeCollector<'_> {
     fn too_large(&mut self, _: u32, _: u64) {}
 }
 
+/// Below this many decoded trees the walk is short, and the blobs are
+/// scanned after it, once each, rather than looked at during it and the
+/// flagged ones scanned again (which costs more than the overlap saves when
+/// a small history is dense with secrets).
+const OVERLAP_MIN_TREES: usize = 20_000;
+
+/// [`OVERLAP_MIN_TREES`], or `KEYHOUND_OVERLAP_MIN_TREES` (for tests and
+/// profiling: 0 overlaps every packed scan).
+fn overlap_min_trees() -> usize {
+    std::env::var("KEYHOUND_OVERLAP_MIN_TREES").ok().and_then(|value| value.parse().ok()).unwrap_or(OVERLAP_MIN_TREES)
+}
+
 /// Blob content kept in memory, when something may match in it, until the
 /// walk gives it an origin; past this, such blobs are decoded again.
 const HELD_BYTES: usize = 64 << 20;
@@ -396,21 +424,34 @@ fn too_large_detail(oid: &[u8; 20], size: u64, max_size: u64) -> String {
 
 /// Scans decoded blobs as the content of their first appearance.
 struct BlobScanner<'a> {
+    packed: &'a PackedObjects,
     worker: Worker<'a>,
     origins: &'a [Option<Arc<BlobOrigin>>],
     visited: Vec<u32>,
+    progress: Option<&'a ProgressBar>,
+}
+
+impl BlobScanner<'_> {
+    fn done(&mut self, id: u32) {
+        self.visited.push(id);
+        if let Some(progress) = self.progress {
+            progress.inc(1);
+        }
+    }
 }
 
 impl Visitor for BlobScanner<'_> {
     fn object(&mut self, id: u32, _: Kind, data: &[u8]) {
         let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
         self.worker.scan_content(data, &Origin::GitBlob(origin.clone()));
-        self.visited.push(id);
+        self.done(id);
     }
 
-    fn too_large(&mut self, id: u32, _: u64) {
-        // Not visited: read through libgit2, which reports it.
-        let _ = id;
+    fn too_large(&mut self, id: u32, size: u64) {
+        let origin = self.origins[id as usize].as_ref().expect("only blobs with an origin are wanted");
+        let detail = too_large_detail(self.packed.oid(id), size, self.worker.content().max_size);
+        self.worker.results.stats.skip(origin.first.path.clone(), SkipReason::TooLarge, Some(detail));
+        self.done(id);
     }
 }
 
