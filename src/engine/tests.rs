@@ -154,17 +154,18 @@ window = 4096
     assert_eq!(secrets(&scanner, text, None).len(), 1);
 }
 
-#[test]
-fn path_rules_apply_only_to_matching_paths() {
-    let scanner = scanner(
-        r#"
+/// A rule that applies only to `.env` files.
+const ENV_ONLY_RULE: &str = r#"
 [[rules]]
 id = "env-only"
 regex = '''SECRET=(\w{8,})'''
 keywords = ["secret="]
 path = '''\.env$'''
-"#,
-    );
+"#;
+
+#[test]
+fn path_rules_apply_only_to_matching_paths() {
+    let scanner = scanner(ENV_ONLY_RULE);
     assert!(secrets(&scanner, "SECRET=abcdefgh12", Some("main.py")).is_empty());
     assert_eq!(secrets(&scanner, "SECRET=abcdefgh12", Some("prod.env")).len(), 1);
     assert!(secrets(&scanner, "SECRET=abcdefgh12", None).is_empty());
@@ -232,12 +233,9 @@ fn builtin_scanner(config: &str) -> Scanner {
 #[test]
 fn content_that_some_path_would_report_may_match_before_its_path_is_known() {
     let scanner = builtin_scanner(
-        r#"
-[[rules]]
-id = "env-only"
-regex = '''SECRET=(\w{8,})'''
-keywords = ["secret="]
-path = '''\.env$'''
+        &[
+            ENV_ONLY_RULE,
+            r#"
 [[rules]]
 id = "tok"
 regex = '''\b(tok_[a-z0-9]{12})\b'''
@@ -247,6 +245,8 @@ stopwords = ["example"]
 [allowlist]
 paths = ['''^vendor/''']
 "#,
+        ]
+        .concat(),
     );
     assert!(may_match(&scanner, "SECRET=abcdefgh12"), "the rule applies to some paths, and not all are allowed");
     assert!(!may_match(&scanner, "SECRET=short"), "the regex does not match");
@@ -257,14 +257,11 @@ paths = ['''^vendor/''']
 
 #[test]
 fn a_secret_claimed_by_a_path_rule_may_be_a_fallback_finding_elsewhere() {
-    let scanner = scanner(
-        r#"
-[[rules]]
-id = "env-only"
-regex = '''SECRET=(\w{8,})'''
-keywords = ["secret="]
-path = '''\.env$'''
-entropy = 5.5
+    // Built-in allowlists: one from a config file would make the path matter by itself.
+    let scanner = builtin_scanner(
+        &[
+            ENV_ONLY_RULE,
+            r#"entropy = 5.5
 [[rules]]
 id = "generic"
 regex = '''SECRET=(\w{8,})'''
@@ -273,6 +270,8 @@ fallback = true
 [[rules.allowlists]]
 regexes = ['''.''']
 "#,
+        ]
+        .concat(),
     );
     // Nothing is reported without a path (entropy, allowlist), but at a
     // path outside `.env` the generic rule's match is not claimed.

@@ -70,6 +70,18 @@ fn filler_line() -> impl Strategy<Value = String> {
     "[a-z0-9 =:,.()\"'_-]{0,60}"
 }
 
+/// 1-15 lines, each a rule's example, a negative example or filler.
+fn mixed_lines() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            any::<prop::sample::Index>().prop_map(|pick| pick.get(examples()).text.clone()),
+            any::<prop::sample::Index>().prop_map(|pick| pick.get(negative_examples()).clone()),
+            filler_line(),
+        ],
+        1..16,
+    )
+}
+
 /// `(rule, secret bytes, start offset)` of each match, sorted.
 fn matches_of(text: &[u8], whole: bool) -> Vec<(usize, Vec<u8>, usize)> {
     let scanner = scanner();
@@ -138,14 +150,7 @@ proptest! {
 
     #[test]
     fn the_keyword_prefilter_never_changes_what_is_found(
-        parts in prop::collection::vec(
-            prop_oneof![
-                any::<prop::sample::Index>().prop_map(|pick| pick.get(examples()).text.clone()),
-                any::<prop::sample::Index>().prop_map(|pick| pick.get(negative_examples()).clone()),
-                filler_line(),
-            ],
-            1..16,
-        ),
+        parts in mixed_lines(),
         ending in line_ending(),
     ) {
         let text = parts.join(ending);
@@ -154,14 +159,7 @@ proptest! {
 
     #[test]
     fn content_reported_at_any_path_may_match_before_its_path_is_known(
-        parts in prop::collection::vec(
-            prop_oneof![
-                any::<prop::sample::Index>().prop_map(|pick| pick.get(examples()).text.clone()),
-                any::<prop::sample::Index>().prop_map(|pick| pick.get(negative_examples()).clone()),
-                filler_line(),
-            ],
-            1..16,
-        ),
+        parts in mixed_lines(),
         path in prop::sample::select(&["src/main.rs", ".env", "vendor/lib.js", "package-lock.json", "tests/fixtures/keys.txt", "docs/README.md"][..]),
         binary in any::<bool>(),
     ) {

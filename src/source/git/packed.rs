@@ -26,8 +26,9 @@ use git2::Oid;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
+use crate::engine::Scanner;
 use crate::finding::{BlobOrigin, Origin};
-use crate::source::{PathlessLook, ScanResults, Worker};
+use crate::source::{ContentOptions, PathlessLook, ScanResults, Worker};
 use crate::stats::SkipReason;
 
 use super::blobs::{drop_in_background, BlobWorker, Job, Scanned};
@@ -82,7 +83,7 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
     // match are scanned again once the walk has given them an origin.
     let (history, looks) = std::thread::scope(|scope| {
         let looking = packed_ref.filter(|_| overlap).map(|packed| {
-            scope.spawn(move || look_at_packed_blobs(packed, traverse, Worker::new(scanner, options.content), progress))
+            scope.spawn(move || look_at_packed_blobs(packed, traverse, scanner, options.content, progress))
         });
         let walker = TreeWalker::new(&source, ObjectIds::new(packed_ref));
         let history = enumerate(
@@ -151,18 +152,9 @@ pub(super) fn scan_packed_history(job: Job<'_>) -> Result<Option<Scanned>, GitEr
         for (id, _) in &held {
             rescan[*id as usize] = false;
         }
-        results.merge(in_pool(threads, || {
-            held.par_iter()
-                .fold(make_scanner, |mut blob_scanner, (id, data)| {
-                    blob_scanner.object(*id, Kind::Blob, data);
-                    blob_scanner
-                })
-                .map(|blob_scanner| blob_scanner.worker.results)
-                .reduce(ScanResults::default, |mut all, some| {
-                    all.merge(some);
-                    all
-                })
-        }));
+        if !held.is_empty() {
+            results.merge(in_pool(threads, || scan_held(&held, make_scanner)));
+        }
         drop_in_background(held);
         // The rest to scan again were too many to keep: decoded again.
         for (id, again) in rescan.iter().enumerate() {
@@ -362,14 +354,13 @@ enum Look {
 fn look_at_packed_blobs<'a>(
     packed: &PackedObjects,
     traverse: TraverseOptions,
-    worker: Worker<'a>,
+    scanner: &'a Scanner,
+    content: ContentOptions,
     progress: &'a ProgressBar,
 ) -> Vec<BlobLooker<'a>> {
     let wanted = |id: u32| !packed.in_cruft_pack(id);
     progress.inc_length(packed.objects(Kind::Blob).filter(|&id| wanted(id)).count() as u64);
     let held_budget = HELD_BYTES / traverse.threads.max(1);
-    let scanner = worker.scanner();
-    let content = worker.content();
     packed.traverse(
         |id, kind| kind == Kind::Blob && wanted(id),
         traverse,
@@ -453,6 +444,20 @@ impl Visitor for BlobScanner<'_> {
         self.worker.results.stats.skip(origin.first.path.clone(), SkipReason::TooLarge, Some(detail));
         self.done(id);
     }
+}
+
+/// Scans blobs kept in memory, in parallel, as the content of their origins.
+fn scan_held<'a>(held: &[(u32, Vec<u8>)], make_scanner: impl Fn() -> BlobScanner<'a> + Sync + Send) -> ScanResults {
+    held.par_iter()
+        .fold(make_scanner, |mut blob_scanner, (id, data)| {
+            blob_scanner.object(*id, Kind::Blob, data);
+            blob_scanner
+        })
+        .map(|blob_scanner| blob_scanner.worker.results)
+        .reduce(ScanResults::default, |mut all, some| {
+            all.merge(some);
+            all
+        })
 }
 
 /// Runs `work` on a pool of `threads` threads (the global pool if none can be built).
