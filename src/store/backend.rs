@@ -3,9 +3,12 @@
 //! PostgreSQL both accept), rows of integers and text, and transactions.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+
+/// How long a SQLite writer waits for another.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A parameter or column value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +86,17 @@ impl Backend {
     pub fn sqlite(path: &Path) -> anyhow::Result<Backend> {
         let connection =
             rusqlite::Connection::open(path).with_context(|| format!("opening the datastore {}", path.display()))?;
-        connection.busy_timeout(Duration::from_secs(60))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
+        // Switching a new database file to WAL needs it alone, and SQLite
+        // answers "busy" at once, without waiting, when shards open it together.
+        let deadline = Instant::now() + SQLITE_BUSY_TIMEOUT;
+        while let Err(err) = connection.pragma_update(None, "journal_mode", "WAL") {
+            let busy = err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
+            if !busy || Instant::now() > deadline {
+                return Err(err.into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         Ok(Backend::Sqlite(connection))
     }
@@ -242,6 +254,33 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shards opening a new datastore together: switching it to WAL, one of
+    /// them could fail at once with "database is locked" (SQLite does not
+    /// wait when two connections both need the file alone).
+    #[test]
+    fn shards_opening_a_new_sqlite_datastore_together_all_succeed() {
+        const SHARDS: usize = 4;
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..30 {
+            let path = dir.path().join(format!("round-{round}.db"));
+            let barrier = std::sync::Barrier::new(SHARDS);
+            std::thread::scope(|scope| {
+                let opening: Vec<_> = (0..SHARDS)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            Backend::sqlite(&path).map(drop)
+                        })
+                    })
+                    .collect();
+                for shard in opening {
+                    let opened = shard.join().unwrap();
+                    assert!(opened.is_ok(), "round {round}: {:#}", opened.err().unwrap());
+                }
+            });
+        }
+    }
 
     #[test]
     fn parameters_are_bound_by_number_in_sqlite_too() {
