@@ -87,6 +87,12 @@ impl Baseline {
             let message = format!("tool {:?} version {}", baseline.tool, baseline.version);
             return Err(BaselineError::Parse { path: path.into(), message });
         }
+        for (index, entry) in baseline.entries.iter().enumerate() {
+            crate::finding::Fingerprint::parse(&entry.fingerprint).map_err(|problem| BaselineError::Parse {
+                path: path.into(),
+                message: format!("entry {}: {problem}", index + 1),
+            })?;
+        }
         Ok(baseline)
     }
 

@@ -124,9 +124,18 @@ impl Fingerprint {
         Fingerprint(hex)
     }
 
-    /// A fingerprint read back from a report or baseline.
-    pub fn from_stored(text: String) -> Self {
-        Fingerprint(text)
+    /// A fingerprint read back from a report, baseline or datastore: exactly
+    /// 32 hex digits, or an error. Fingerprints name files (undelivered keys),
+    /// so a crafted one (`../x`, `/etc/passwd`) must never get through.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            Ok(Fingerprint(text.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "`{}` is not a keyhound fingerprint (32 hex digits)",
+                printable(&text.chars().take(80).collect::<String>())
+            ))
+        }
     }
 
     /// The fingerprint as 32 lowercase hex characters.

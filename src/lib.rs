@@ -14,6 +14,8 @@ pub mod config;
 pub mod doctor;
 pub mod engine;
 pub mod finding;
+pub mod private_file;
+pub mod redact;
 pub mod report;
 pub mod rotate;
 pub mod rules;

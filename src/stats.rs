@@ -25,6 +25,10 @@ pub enum SkipReason {
     Submodule,
     /// A git object or ref that is missing or corrupt.
     MissingObject,
+    /// An archive nested deeper than `--max-archive-depth` (not opened).
+    ArchiveDepth,
+    /// Excluded by an ignore file (`.gitignore`, `.ignore`, `.keyhoundignore`).
+    Ignored,
 }
 
 impl SkipReason {
@@ -39,13 +43,15 @@ impl SkipReason {
             SkipReason::Allowlisted => "allowlisted path",
             SkipReason::Submodule => "submodule",
             SkipReason::MissingObject => "missing or corrupt git object",
+            SkipReason::ArchiveDepth => "archive nested too deep",
+            SkipReason::Ignored => "ignored by an ignore file",
         }
     }
 
     /// Whether a skip of this kind means content that might hold a secret went
     /// unscanned for a reason the user should hear about without `--verbose`.
     pub fn is_warning(self) -> bool {
-        matches!(self, SkipReason::Unreadable | SkipReason::MissingObject)
+        matches!(self, SkipReason::Unreadable | SkipReason::MissingObject | SkipReason::ArchiveDepth)
     }
 }
 

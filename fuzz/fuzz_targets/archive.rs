@@ -31,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
         }
         assert!(total <= BUDGET, "expanded {total} bytes past the budget");
     }
-    let mut worker = Worker::new(scanner(), ContentOptions { max_size: 1 << 20, scan_binary: true });
+    let mut worker = Worker::new(scanner(), ContentOptions::new(1 << 20));
     worker.scan_content(data, &Origin::File(PathBuf::from("fuzz/archive.zip")));
 });

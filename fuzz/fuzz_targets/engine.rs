@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     if data.split(|&byte| byte == b'\n' || byte == b'\r').all(|line| line.len() < 1000) {
         assert_eq!(matches(data, false), matches(data, true), "fast path and reference differ");
     }
-    let options = ContentOptions { max_size: 1 << 20, scan_binary: true };
+    let options = ContentOptions::new(1 << 20);
     let mut worker = Worker::new(scanner(), options);
     worker.scan_content(data, &Origin::File(PathBuf::from("fuzz/input.env")));
     for finding in &worker.results.findings {

@@ -13,7 +13,7 @@ const SAMPLE: &[u8] = b"DEEPSEEK_API_KEY=sk-64cf339f875dfaf8d189e48f1f0ee868\nto
 fuzz_target!(|text: &str| {
     let Ok(rules) = load_rule_str(text, "fuzz.toml") else { return };
     let Ok(scanner) = Scanner::new(rules) else { return };
-    let mut worker = Worker::new(&scanner, ContentOptions { max_size: 1 << 20, scan_binary: true });
+    let mut worker = Worker::new(&scanner, ContentOptions::new(1 << 20));
     worker.scan_content(SAMPLE, &Origin::File("sample.env".into()));
     let _ = scanner.broken_rules();
 });

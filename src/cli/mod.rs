@@ -223,6 +223,10 @@ pub struct InstallHookArgs {
     pub force: bool,
 }
 
+/// The longest time any seconds flag accepts (one week): larger values would
+/// overflow deadlines computed from them.
+pub const MAX_SECONDS: u64 = 7 * 24 * 3600;
+
 /// Options shared by every scanning command.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
@@ -242,6 +246,12 @@ pub struct CommonArgs {
     /// Skip binary content instead of scanning its printable strings.
     #[arg(long)]
     pub skip_binary: bool,
+
+    /// Open archives nested inside archives up to this depth; deeper ones are
+    /// skipped and reported (archive-depth).
+    #[arg(long, value_name = "N", default_value_t = crate::source::archive::DEFAULT_MAX_DEPTH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=16))]
+    pub max_archive_depth: usize,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Human)]
@@ -330,11 +340,13 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ProviderArgs {
     /// Time limit for all verification, in seconds; what is left is reported unknown.
-    #[arg(long, default_value_t = 120, value_name = "SECS", help_heading = "Verification")]
+    #[arg(long, default_value_t = 120, value_name = "SECS", help_heading = "Verification",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS))]
     pub verify_timeout: u64,
 
     /// Time limit per request, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECS", help_heading = "Verification")]
+    #[arg(long, default_value_t = 10, value_name = "SECS", help_heading = "Verification",
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS))]
     pub request_timeout: u64,
 
     /// Requests in flight per provider.

@@ -86,11 +86,13 @@ pub struct RotateArgs {
     pub rotate_config: Option<PathBuf>,
 
     /// Wait up to SECS for an exposed key to stop working before recording it pending.
-    #[arg(long, default_value_t = 0, value_name = "SECS", help_heading = "Rotation")]
+    #[arg(long, default_value_t = 0, value_name = "SECS", help_heading = "Rotation",
+          value_parser = clap::value_parser!(u64).range(0..=super::MAX_SECONDS))]
     pub wait: u64,
 
     /// Seconds between checks while waiting.
-    #[arg(long, default_value_t = 5, value_name = "SECS", help_heading = "Rotation")]
+    #[arg(long, default_value_t = 5, value_name = "SECS", help_heading = "Rotation",
+          value_parser = clap::value_parser!(u64).range(0..=super::MAX_SECONDS))]
     pub poll_interval: u64,
 
     /// Rotation state: which keys were acted on, by fingerprint.

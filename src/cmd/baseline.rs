@@ -47,7 +47,7 @@ fn scan(paths: &[PathBuf]) -> Result<Vec<Finding>, CmdError> {
     }
     let (rules, _) = resolve_rules(ConfigChoice::Discover, paths)?;
     let scanner = Scanner::new(rules).context("building the scanner")?;
-    let content = ContentOptions { max_size: 8 << 20, scan_binary: true };
+    let content = ContentOptions::new(8 << 20);
     let options = WalkOptions { no_ignore: false, content, threads: 0 };
     let results = scan_paths(&scanner, paths, &options, &ProgressBar::hidden());
     Ok(results.findings)

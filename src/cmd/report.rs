@@ -151,7 +151,8 @@ fn write_sarif(findings: &[StoredFinding], out: &mut dyn Write) -> io::Result<()
                     _ => Confidence::Medium,
                 },
                 tags: vec![stored.provider.clone()],
-                fingerprint: Fingerprint::from_stored(stored.fingerprint.clone()),
+                fingerprint: Fingerprint::parse(&stored.fingerprint)
+                    .unwrap_or_else(|_| Fingerprint::compute(&stored.rule_id, &path, &stored.fingerprint)),
                 verification: None,
             }
         })

@@ -2,12 +2,15 @@
 //! report (dry run unless `--yes`), or finish pending rotations (`--complete`).
 
 use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 
 use crate::cli::{ProviderArgs, RotateArgs, RotateCmdArgs};
 use crate::config::{resolve_rules, ConfigChoice};
+use crate::finding::printable;
+use crate::private_file::{committed_in, is_symlink};
 use crate::report::read::read_report;
 use crate::rotate::action::ALL_ACTIONS;
 use crate::rotate::deliver::Delivery;
@@ -68,6 +71,7 @@ pub fn rotate_options(
             return Err(CmdError::Usage(format!("--notify-webhook {url}: not an http(s) URL")));
         }
     }
+    let (state_path, audit_path) = private_paths(&args.state, &args.audit_log)?;
     let gateways = match &args.rotate_config {
         Some(path) => {
             RotateConfig::load(path).map_err(|err| CmdError::Usage(format!("--rotate-config {err}")))?.gateway
@@ -79,8 +83,8 @@ pub fn rotate_options(
         complete,
         force_unverified: args.force_unverified,
         revoke_only: args.revoke_only,
-        state_path: args.state.clone(),
-        audit_path: args.audit_log.clone(),
+        state_path,
+        audit_path,
         deliveries,
         notify_webhooks: args.notify_webhook.clone(),
         notify_commands: args.notify_exec.clone(),
@@ -91,6 +95,55 @@ pub fn rotate_options(
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         verify,
     })
+}
+
+/// Where the state file and audit log go. A directory committed to a git
+/// repository (the default `.keyhound/` in a scanned checkout) belongs to
+/// whoever can push there: it is ignored with a warning and a per-user
+/// directory is used instead. Symbolic links are refused.
+fn private_paths(state: &Path, audit: &Path) -> Result<(PathBuf, PathBuf), CmdError> {
+    let mut paths = [state.to_path_buf(), audit.to_path_buf()];
+    for (path, flag) in paths.iter_mut().zip(["--state", "--audit-log"]) {
+        let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let committed = committed_in(dir).filter(|_| dir != Path::new(".")).or_else(|| committed_in(path));
+        if let Some(repo) = committed {
+            let private = user_state_dir(dir);
+            eprintln!(
+                "keyhound: warning: {} is committed to the repository at {}: its rotation state and audit log are \
+                 not trusted; using {} instead",
+                printable(&dir.display().to_string()),
+                printable(&repo.display().to_string()),
+                private.display()
+            );
+            *path = private.join(path.file_name().unwrap_or_default());
+        }
+        for candidate in [path.parent().unwrap_or(Path::new(".")), path.as_path()] {
+            if is_symlink(candidate) {
+                return Err(CmdError::Usage(format!(
+                    "{flag} {}: {} is a symbolic link; keyhound keeps rotation state only in real files and \
+                     directories",
+                    path.display(),
+                    candidate.display()
+                )));
+            }
+        }
+    }
+    let [state, audit] = paths;
+    Ok((state, audit))
+}
+
+/// A per-user directory for the rotation state of the checkout at `dir`
+/// (`$XDG_STATE_HOME/keyhound/<hash>`, else `~/.local/state/keyhound/<hash>`).
+fn user_state_dir(dir: &Path) -> PathBuf {
+    use sha2::Digest as _;
+    let absolute = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let digest = sha2::Sha256::digest(absolute.display().to_string().as_bytes());
+    let name: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("keyhound").join(name)
 }
 
 /// One line saying how the run ended.

@@ -5,35 +5,18 @@
 use std::sync::Arc;
 
 use crate::finding::{CommitInfo, Finding, Origin, Redaction, Secret};
+use crate::redact::Masker;
+use crate::verify::Status;
 
-/// Shortest secret masked in other findings' texts (shorter ones would hit
-/// ordinary words).
-const MIN_MASKED_LEN: usize = 8;
-
-/// Replaces every found secret in the findings' line, match and commit texts
-/// with its redacted form (nothing changes with [`Redaction::None`]).
+/// Replaces every found secret in the findings' line, match, commit and
+/// verification texts with its redacted form (nothing changes with
+/// [`Redaction::None`]).
 pub fn mask_secrets(findings: &mut [Finding], redaction: Redaction) {
     if redaction == Redaction::None {
         return;
     }
-    let mut secrets: Vec<String> = findings
-        .iter()
-        .map(|finding| finding.secret.expose().to_string())
-        .filter(|secret| secret.len() >= MIN_MASKED_LEN)
-        .collect();
-    secrets.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    secrets.dedup();
-    if secrets.is_empty() {
-        return;
-    }
-    let Ok(automaton) =
-        aho_corasick::AhoCorasickBuilder::new().match_kind(aho_corasick::MatchKind::LeftmostLongest).build(&secrets)
-    else {
-        return;
-    };
-    let replacements: Vec<String> = secrets.iter().map(|secret| redaction.apply(secret)).collect();
-    let mask =
-        |text: &str| -> Option<String> { automaton.is_match(text).then(|| automaton.replace_all(text, &replacements)) };
+    let masker = Masker::new(findings.iter().map(|finding| finding.secret.expose()), redaction);
+    let mask = |text: &str| -> Option<String> { masker.finds_any(text).then(|| masker.mask(text).into_owned()) };
     for finding in findings.iter_mut() {
         let own = finding.secret.expose().to_string();
         // The finding's own secret stays, so that its redaction follows the usual path.
@@ -48,6 +31,16 @@ pub fn mask_secrets(findings: &mut [Finding], redaction: Redaction) {
             finding.matched = Secret::new(matched);
         }
         mask_commit(&mut finding.origin, &mask);
+        if let Some(verification) = &mut finding.verification {
+            if let Status::Unknown(reason) = &mut verification.status {
+                if let Some(masked) = mask(reason) {
+                    *reason = masked;
+                }
+            }
+            for value in verification.details.values_mut() {
+                masker.mask_json(value);
+            }
+        }
     }
 }
 

@@ -13,7 +13,14 @@ pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
     let stored: StoredReport = serde_json::from_str(&text).map_err(|err| {
         format!("{} is not a keyhound JSON report (write one with --format json): {err}", path.display())
     })?;
-    Ok(stored.findings.into_iter().map(into_finding).collect())
+    stored
+        .findings
+        .into_iter()
+        .enumerate()
+        .map(|(index, stored)| {
+            into_finding(stored).map_err(|problem| format!("{}: finding {}: {problem}", path.display(), index + 1))
+        })
+        .collect()
 }
 
 /// What keyhound's JSON report holds per finding (the fields verification needs).
@@ -77,12 +84,13 @@ struct StoredReport {
 }
 
 /// A stored finding as a [`Finding`]; a redacted secret gets an `unknown` verification.
-fn into_finding(stored: StoredFinding) -> Finding {
+fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
     let redacted = stored.secret.ends_with("*****");
-    let fingerprint = stored.fingerprint.map(Fingerprint::from_stored);
-    let fingerprint =
-        fingerprint.unwrap_or_else(|| Fingerprint::compute(&stored.rule_id, &stored.path, &stored.secret));
-    Finding {
+    let fingerprint = match &stored.fingerprint {
+        Some(text) => Fingerprint::parse(text)?,
+        None => Fingerprint::compute(&stored.rule_id, &stored.path, &stored.secret),
+    };
+    Ok(Finding {
         description: if stored.description.is_empty() { stored.rule_id.clone() } else { stored.description },
         rule_id: stored.rule_id,
         origin: Origin::File(PathBuf::from(stored.path)),
@@ -109,5 +117,5 @@ fn into_finding(stored: StoredFinding) -> Finding {
         } else {
             stored.verification.map(StoredVerification::into_verification)
         },
-    }
+    })
 }

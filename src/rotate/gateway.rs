@@ -124,11 +124,15 @@ impl Gateway {
         parse_duration(&self.grace).unwrap_or_default()
     }
 
-    fn admin_key(&self, provider: &str) -> Result<String, String> {
-        let variable = self
-            .admin_key_env
+    /// The environment variable that holds the gateway's admin key.
+    pub fn admin_key_variable(&self, provider: &str) -> String {
+        self.admin_key_env
             .clone()
-            .unwrap_or_else(|| format!("KEYHOUND_{}_ADMIN_KEY", provider.to_ascii_uppercase().replace('-', "_")));
+            .unwrap_or_else(|| format!("KEYHOUND_{}_ADMIN_KEY", provider.to_ascii_uppercase().replace('-', "_")))
+    }
+
+    fn admin_key(&self, provider: &str) -> Result<String, String> {
+        let variable = self.admin_key_variable(provider);
         super::env_var(&variable).ok_or_else(|| format!("the {provider} gateway needs its admin key in {variable}"))
     }
 

@@ -30,7 +30,7 @@ pub(super) fn run(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Res
         return through_gateway(rotator, target);
     }
     let console = target.console.clone().unwrap_or_else(|| format!("the {provider} console"));
-    eprintln!("{}", banner(target, &console));
+    eprintln!("{}", rotator.masked(&banner(target, &console)));
     let mut delivered = Vec::new();
     if !rotator.options.deliveries.is_empty() {
         let Some(new_secret) = replacement_key(rotator, &provider)? else {
@@ -44,6 +44,7 @@ pub(super) fn run(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Res
             );
             return pending_after_notice(rotator, target, &message, "waiting for a replacement key");
         };
+        rotator.learn_secret(&new_secret);
         if new_secret.expose() == target.secret.expose() {
             return Ok(Outcome::Failed("the replacement is the exposed key itself".into()));
         }
@@ -127,7 +128,7 @@ fn env_suffix(provider: &str) -> String {
 fn banner(target: &Target<'_>, console: &str) -> String {
     let mut text = format!("\n  {} {} is live and exposed at:\n", target.rule.description, target.redacted());
     for location in &target.locations {
-        text.push_str(&format!("    {location}\n"));
+        text.push_str(&format!("    {}\n", crate::finding::printable(location)));
     }
     let balance = target.details.get("balance").and_then(Value::as_str);
     let currency = target.details.get("currency").and_then(Value::as_str).unwrap_or("");
@@ -157,6 +158,7 @@ fn through_gateway(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Re
             return Ok(Outcome::Failed(reason));
         }
     };
+    rotator.learn_secret(&new_secret);
     let id = new_key_id.as_deref();
     rotator.record(target, "rotate", "ok", &format!("the {provider} gateway created a replacement"), id)?;
     let check = rotator.check(target, new_secret.expose());

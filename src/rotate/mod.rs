@@ -27,3 +27,15 @@ pub use runner::{rotate_findings, RotateOptions, Summary};
 pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
+
+/// The user's own management credentials keyhound may read from the
+/// environment; their values are masked in every message like found secrets.
+pub(crate) const MANAGEMENT_VARIABLES: [&str; 7] = [
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "SENDGRID_MANAGEMENT_KEY",
+    "OPENAI_ADMIN_KEY",
+    "ANTHROPIC_ADMIN_KEY",
+    "VAULT_TOKEN",
+    "GITHUB_TOKEN",
+];

@@ -2,14 +2,16 @@
 //! each step in the audit trail and each outcome in the state file.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde_json::Value;
 
-use crate::finding::{Finding, Secret};
+use crate::finding::{printable, Confidence, Finding, Secret};
+use crate::private_file::{open_private, Open};
+use crate::redact::Masker;
 use crate::rules::RuleSet;
 use crate::verify::http::Client;
 use crate::verify::runner::{verify_secret, VerifyOptions};
@@ -82,6 +84,8 @@ pub(super) enum Outcome {
     Pending { detail: String, new_key_id: Option<String>, deactivate_after: Option<String> },
     /// Nothing changed, or a step failed.
     Failed(String),
+    /// The provider does not know the key, and nothing says it was ever this provider's.
+    Unconfirmed(String),
 }
 
 /// Rotates what `findings` hold, as `options` say.
@@ -93,9 +97,10 @@ pub fn rotate_findings(findings: &[Finding], rules: &RuleSet, options: &RotateOp
         state: StateFile::load(&options.state_path)?,
         audit: AuditLog::new(&options.audit_path),
         summary: Summary { skipped: skipped.len(), ..Summary::default() },
+        masker: run_masker(findings, options),
     };
     for skip in &skipped {
-        eprintln!("  skip     {}: {}", skip.label, skip.reason);
+        rotator.say("skip", &skip.label, &skip.reason);
     }
     let mut ready = Vec::new();
     for target in &targets {
@@ -103,14 +108,14 @@ pub fn rotate_findings(findings: &[Finding], rules: &RuleSet, options: &RotateOp
             Ok(()) => ready.push(target),
             Err(reason) => {
                 rotator.summary.skipped += 1;
-                eprintln!("  skip     {}: {reason}", target.label());
+                rotator.say("skip", &target.label(), &reason);
             }
         }
     }
     if !options.apply {
         for target in &ready {
             rotator.summary.planned += 1;
-            eprintln!("  plan     {}: would {}", target.label(), rotator.plan_text(target));
+            rotator.say("plan", &target.label(), &format!("would {}", rotator.plan_text(target)));
         }
         return Ok(rotator.summary);
     }
@@ -132,9 +137,52 @@ pub(super) struct Rotator<'a> {
     state: StateFile,
     audit: AuditLog,
     summary: Summary,
+    /// Every secret of the run, the user's management keys and webhook URLs, and each new key.
+    masker: Masker,
+}
+
+/// A masker for everything a rotation run knows that must never be printed or recorded.
+fn run_masker(findings: &[Finding], options: &RotateOptions) -> Masker {
+    let mut masker = Masker::redacting(
+        findings.iter().filter(|finding| !finding.secret.is_redacted()).map(|finding| finding.secret.expose()),
+    );
+    for variable in super::MANAGEMENT_VARIABLES {
+        if let Some(value) = super::env_var(variable) {
+            masker.add(&value);
+        }
+    }
+    for (provider, gateway) in &options.gateways {
+        if let Some(value) = super::env_var(&gateway.admin_key_variable(provider)) {
+            masker.add(&value);
+        }
+    }
+    for url in &options.notify_webhooks {
+        masker.add(url);
+        if let Some(path) = url.split("://").nth(1).and_then(|rest| rest.find('/').map(|at| &rest[at..])) {
+            masker.add(path);
+        }
+    }
+    masker
 }
 
 impl Rotator<'_> {
+    /// Prints one plan or outcome line: masked, and with control characters
+    /// escaped (a file name must not forge a `keyhound:` line).
+    fn say(&self, what: &str, label: &str, text: &str) {
+        let line = format!("{label}: {text}");
+        eprintln!("  {what:<8} {}", printable(&self.masker.mask(&line)));
+    }
+
+    /// `text` with every secret this run knows masked.
+    pub fn masked(&self, text: &str) -> String {
+        self.masker.mask(text).into_owned()
+    }
+
+    /// Remembers a new key, so that no message or record can show it.
+    pub fn learn_secret(&mut self, secret: &Secret) {
+        self.masker.add(secret.expose());
+    }
+
     /// Whether a target is acted on in this run.
     fn eligibility(&self, target: &Target<'_>) -> Result<(), String> {
         let entry = target.fingerprints.iter().find_map(|fingerprint| self.state.get(fingerprint));
@@ -153,6 +201,13 @@ impl Rotator<'_> {
                     entry.updated, entry.detail
                 ),
             });
+        }
+        if target.confidence == Confidence::Low {
+            // As in verification: the shape alone does not say whose key this is, and
+            // another provider's "invalid key" would be mistaken for a revocation.
+            return Err("low confidence: the issuing provider is uncertain, so the key is not sent anywhere \
+                        (not even with --force-unverified); retire it by hand if it is yours"
+                .into());
         }
         if !self.options.force_unverified && target.status != Some(Status::Live) {
             let status = target.status.as_ref().map_or("not verified".to_string(), |status| status.to_string());
@@ -295,6 +350,16 @@ impl Rotator<'_> {
     /// After the provider acted: deliver a new key, then confirm the old one is dead.
     fn follow_up(&mut self, target: &Target<'_>, effect: Effect) -> anyhow::Result<Outcome> {
         match effect {
+            Effect::AlreadyDead(detail) if target.status != Some(Status::Live) => {
+                // Never verified live: "unknown key" may mean revoked, or another
+                // provider's key. Nothing is recorded as done.
+                let detail = format!(
+                    "{detail}; the key was never verified live, so this may be someone else's key or a typo: \
+                     nothing recorded as done"
+                );
+                self.record(target, "revoke", "unconfirmed", &detail, None)?;
+                Ok(Outcome::Unconfirmed(detail))
+            }
             Effect::AlreadyDead(detail) => {
                 self.record(target, "revoke", "ok", &detail, None)?;
                 Ok(Outcome::Done { detail, new_key_id: None })
@@ -304,6 +369,7 @@ impl Rotator<'_> {
                 self.confirm(target, detail, None)
             }
             Effect::Replaced { new_secret, new_key_id, detail } => {
+                self.learn_secret(&new_secret);
                 self.record(target, "rotate", "ok", &detail, new_key_id.as_deref())?;
                 if let Err(reason) = self.deliver_all(target, &new_secret, new_key_id.as_deref())? {
                     let saved = self.save_undelivered(target, &new_secret)?;
@@ -391,8 +457,9 @@ impl Rotator<'_> {
     /// Tells the user's webhooks and commands that a person must act; returns what was told.
     pub fn notify(&mut self, target: &Target<'_>, message: &str) -> anyhow::Result<Vec<String>> {
         let mut told = Vec::new();
-        let payload =
+        let mut payload =
             serde_json::json!({ "text": format!("keyhound: {message}"), "keyhound": target.describe_redacted() });
+        self.masker.mask_json(&mut payload);
         let webhooks = self.options.notify_webhooks.clone();
         for url in &webhooks {
             let host = url.split('/').nth(2).unwrap_or(url).to_string();
@@ -471,7 +538,7 @@ impl Rotator<'_> {
             action: target.how.name().to_string(),
             step: step.into(),
             outcome: outcome.into(),
-            detail: detail.into(),
+            detail: self.masked(detail),
             secret: target.redacted(),
             new_key_id: new_key_id.map(str::to_string),
         })
@@ -482,20 +549,26 @@ impl Rotator<'_> {
         let (progress, detail, new_key_id, deactivate_after) = match outcome {
             Outcome::Failed(reason) => {
                 self.summary.failed += 1;
-                eprintln!("  FAILED   {}: {reason}", target.label());
+                self.say("FAILED", &target.label(), &reason);
+                return Ok(());
+            }
+            Outcome::Unconfirmed(reason) => {
+                self.summary.skipped += 1;
+                self.say("unknown", &target.label(), &reason);
                 return Ok(());
             }
             Outcome::Done { detail, new_key_id } => {
                 self.summary.done += 1;
-                eprintln!("  done     {}: {detail}", target.label());
+                self.say("done", &target.label(), &detail);
                 (Progress::Done, detail, new_key_id, None)
             }
             Outcome::Pending { detail, new_key_id, deactivate_after } => {
                 self.summary.pending += 1;
-                eprintln!("  pending  {}: {detail}", target.label());
+                self.say("pending", &target.label(), &detail);
                 (Progress::Pending, detail, new_key_id, deactivate_after)
             }
         };
+        let detail = self.masked(&detail);
         let entry = Entry {
             rule: target.rule.id.clone(),
             provider: target.provider(),
@@ -509,19 +582,17 @@ impl Rotator<'_> {
         self.state.record(&target.fingerprints, &entry)
     }
 
-    /// Keeps a new key that could not be delivered, readable only by the user.
+    /// Keeps a new key that could not be delivered, readable only by the user,
+    /// under `<state dir>/undelivered/<fingerprint>.key`; the fingerprint must
+    /// be one (a crafted report cannot name another file).
     fn save_undelivered(&self, target: &Target<'_>, new_secret: &Secret) -> anyhow::Result<PathBuf> {
         use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let dir = self.options.state_path.parent().map(|dir| dir.join("undelivered")).unwrap_or_default();
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join(format!("{}.key", target.fingerprints[0]));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
+        let fingerprint = crate::finding::Fingerprint::parse(&target.fingerprints[0]).map_err(anyhow::Error::msg)?;
+        let state_dir = self.options.state_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        crate::private_file::refuse_symlinked_parent(&state_dir.join("undelivered"))?;
+        let dir = state_dir.join("undelivered");
+        let path = dir.join(format!("{}.key", fingerprint.as_str()));
+        let mut file = open_private(&path, Open::Truncate)
             .with_context(|| format!("saving the undelivered key to {}", path.display()))?;
         writeln!(file, "{}", new_secret.expose()).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)

@@ -3,12 +3,14 @@
 //! Neither ever holds a full key.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+
+use crate::private_file::{is_symlink, open_private, write_private_atomically, Open};
 
 /// Where a key's rotation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +55,9 @@ pub struct StateFile {
 impl StateFile {
     /// Loads `path` (a missing file is an empty state).
     pub fn load(path: &Path) -> anyhow::Result<StateFile> {
+        if is_symlink(path) {
+            anyhow::bail!("{} is a symbolic link: keyhound does not read or write state through one", path.display());
+        }
         let entries = match fs::read_to_string(path) {
             Ok(text) => serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a keyhound rotation state file", path.display()))?,
@@ -73,7 +78,8 @@ impl StateFile {
             self.entries.insert(fingerprint.clone(), entry.clone());
         }
         let text = serde_json::to_string_pretty(&self.entries).expect("state entries serialize");
-        write_atomically(&self.path, text.as_bytes())
+        write_private_atomically(&self.path, text.as_bytes())
+            .with_context(|| format!("saving the rotation state {}", self.path.display()))
     }
 }
 
@@ -119,12 +125,7 @@ impl AuditLog {
 
     /// Appends one record (one line, flushed).
     pub fn append(&self, record: &AuditRecord) -> anyhow::Result<()> {
-        create_parent(&self.path)?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("opening the audit log {}", self.path.display()))?;
+        let mut file = open_private(&self.path, Open::Append).with_context(|| format!("opening the audit log {}", self.path.display()))?;
         let mut line = serde_json::to_string(record).expect("audit records serialize");
         line.push('\n');
         file.write_all(line.as_bytes()).with_context(|| format!("writing the audit log {}", self.path.display()))
@@ -143,8 +144,18 @@ pub fn current_user() -> String {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so readers see the old or the new content, never half of it. An existing
-/// file keeps its permissions.
+/// file keeps its permissions. When `path` is a symbolic link (`.env ->
+/// ../shared/prod.env`), the file it points to is the one rewritten, in its
+/// own directory, and the link stays.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let resolved;
+    let path = if is_symlink(path) {
+        resolved = fs::canonicalize(path)
+            .with_context(|| format!("{} is a symbolic link whose target cannot be resolved", path.display()))?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = create_parent(path)?;
     let mut temp = tempfile::NamedTempFile::new_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::finding::{Finding, Secret};
+use crate::finding::{Confidence, Finding, Secret};
 use crate::rules::{Rule, RuleSet, RuleSource};
 use crate::verify::runner::companions;
 use crate::verify::Status;
@@ -46,6 +46,8 @@ pub struct Target<'a> {
     pub companions: BTreeMap<String, String>,
     /// Verification status, if verified.
     pub status: Option<Status>,
+    /// The highest confidence of its findings (low: the issuing provider is uncertain).
+    pub confidence: Confidence,
     /// Facts from verification (balance, account...).
     pub details: BTreeMap<String, Value>,
     /// Fingerprints of every finding of this key.
@@ -167,6 +169,7 @@ pub fn collect_targets<'a>(
                     target.fingerprints.push(fingerprint);
                 }
                 target.locations.push(location);
+                target.confidence = target.confidence.max(finding.confidence);
                 if target.status != Some(Status::Live) && status.is_some() {
                     target.status = status;
                     target.details = details;
@@ -179,6 +182,7 @@ pub fn collect_targets<'a>(
                 secret: finding.secret.clone(),
                 companions,
                 status,
+                confidence: finding.confidence,
                 details,
                 fingerprints: vec![fingerprint],
                 locations: vec![location],

@@ -5,8 +5,9 @@
 
 use std::io::{Cursor, Read};
 
-/// Archives inside archives are opened up to this depth.
-pub const MAX_DEPTH: usize = 3;
+/// Archives inside archives are opened up to this depth by default
+/// (`--max-archive-depth`); a deeper archive is skipped and reported.
+pub const DEFAULT_MAX_DEPTH: usize = 3;
 /// Total bytes one top-level archive may expand to.
 pub const MAX_TOTAL_EXPANDED: u64 = 256 << 20;
 /// Most a compressed member may expand relative to its compressed size
@@ -50,18 +51,34 @@ pub enum Member {
     Unreadable(String, String),
 }
 
-/// Reads the members of an archive of `kind`. Each member is limited to
-/// `max_member` bytes, and all of them together to `budget` bytes (which is
-/// decreased by what is read).
-pub fn members(kind: Kind, bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+/// Reads the members of an archive of `kind` one at a time, handing each to
+/// `visit` before the next is read (so one member per nesting level is in
+/// memory, not the whole archive). Each member is limited to `max_member`
+/// bytes, and all of them together to `budget` bytes (which is decreased by
+/// what is read); `visit` gets the budget back to open nested archives.
+pub fn for_each_member(
+    kind: Kind,
+    bytes: &[u8],
+    max_member: u64,
+    budget: &mut u64,
+    visit: &mut dyn FnMut(Member, &mut u64),
+) {
     match kind {
-        Kind::Zip => zip_members(bytes, max_member, budget),
-        Kind::Tar => tar_members(bytes, max_member, budget),
+        Kind::Zip => zip_members(bytes, max_member, budget, visit),
+        Kind::Tar => tar_members(bytes, max_member, budget, visit),
         Kind::Gzip => {
             let limit = max_member.min(ratio_limit(bytes.len() as u64));
-            vec![read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), limit, budget)]
+            let member = read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), limit, budget);
+            visit(member, budget);
         }
     }
+}
+
+/// Every member of an archive at once (tests and small archives).
+pub fn members(kind: Kind, bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+    let mut all = Vec::new();
+    for_each_member(kind, bytes, max_member, budget, &mut |member, _| all.push(member));
+    all
 }
 
 /// Reads at most `limit` bytes; `None` if there is more.
@@ -71,17 +88,16 @@ fn read_limited(reader: impl Read, limit: u64) -> std::io::Result<Option<Vec<u8>
     Ok((content.len() as u64 <= limit).then_some(content))
 }
 
-fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64, visit: &mut dyn FnMut(Member, &mut u64)) {
     let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
         Ok(archive) => archive,
-        Err(err) => return vec![Member::Unreadable(String::new(), format!("corrupt zip archive: {err}"))],
+        Err(err) => return visit(Member::Unreadable(String::new(), format!("corrupt zip archive: {err}")), budget),
     };
-    let mut members = Vec::new();
     for index in 0..archive.len() {
         let file = match archive.by_index(index) {
             Ok(file) => file,
             Err(err) => {
-                members.push(Member::Unreadable(format!("#{index}"), err.to_string()));
+                visit(Member::Unreadable(format!("#{index}"), err.to_string()), budget);
                 continue;
             }
         };
@@ -93,9 +109,9 @@ fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
             zip::CompressionMethod::Stored => max_member,
             _ => max_member.min(ratio_limit(file.compressed_size())),
         };
-        members.push(read_member(name, file, limit, budget));
+        let member = read_member(name, file, limit, budget);
+        visit(member, budget);
     }
-    members
 }
 
 /// The most a member compressed to `compressed` bytes may expand to.
@@ -119,18 +135,17 @@ fn read_member(name: String, reader: impl Read, max_member: u64, budget: &mut u6
     }
 }
 
-fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
+fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64, visit: &mut dyn FnMut(Member, &mut u64)) {
     let mut archive = tar::Archive::new(bytes);
     let entries = match archive.entries() {
         Ok(entries) => entries,
-        Err(err) => return vec![Member::Unreadable(String::new(), format!("corrupt tar archive: {err}"))],
+        Err(err) => return visit(Member::Unreadable(String::new(), format!("corrupt tar archive: {err}")), budget),
     };
-    let mut members = Vec::new();
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                members.push(Member::Unreadable(String::new(), format!("corrupt tar entry: {err}")));
+                visit(Member::Unreadable(String::new(), format!("corrupt tar entry: {err}")), budget);
                 break;
             }
         };
@@ -140,12 +155,12 @@ fn tar_members(bytes: &[u8], max_member: u64, budget: &mut u64) -> Vec<Member> {
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let limit = max_member.min(*budget);
         if entry.size() > limit {
-            members.push(Member::TooLarge(name, format!("{} bytes; the limit is {limit}", entry.size())));
+            visit(Member::TooLarge(name, format!("{} bytes; the limit is {limit}", entry.size())), budget);
             continue;
         }
-        members.push(read_member(name, entry, max_member, budget));
+        let member = read_member(name, entry, max_member, budget);
+        visit(member, budget);
     }
-    members
 }
 
 #[cfg(test)]

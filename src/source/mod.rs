@@ -30,11 +30,24 @@ pub struct ContentOptions {
     pub max_size: u64,
     /// Scan the printable strings of binary content (else skip it, counted).
     pub scan_binary: bool,
+    /// Archives nested deeper than this are skipped (and counted).
+    pub max_archive_depth: usize,
+}
+
+impl ContentOptions {
+    /// Binary content scanned, archives opened to the default depth, inputs up to `max_size`.
+    pub fn new(max_size: u64) -> Self {
+        ContentOptions { max_size, scan_binary: true, max_archive_depth: archive::DEFAULT_MAX_DEPTH }
+    }
 }
 
 impl From<&CommonArgs> for ContentOptions {
     fn from(common: &CommonArgs) -> Self {
-        ContentOptions { max_size: common.max_file_size, scan_binary: !common.skip_binary }
+        ContentOptions {
+            max_size: common.max_file_size,
+            scan_binary: !common.skip_binary,
+            max_archive_depth: common.max_archive_depth,
+        }
     }
 }
 
@@ -157,23 +170,31 @@ impl<'s> Worker<'s> {
             self.results.stats.skip(origin.display_path(), SkipReason::Binary, None);
             return;
         }
-        if let Some(kind) = archive::detect(bytes).filter(|_| depth < archive::MAX_DEPTH) {
-            for member in archive::members(kind, bytes, self.content.max_size, budget) {
-                match member {
-                    archive::Member::Content(name, content) => {
-                        let inner = Origin::archive_member(origin, name);
-                        self.scan_nested(&content, &inner, depth + 1, budget);
-                    }
-                    archive::Member::TooLarge(name, detail) => {
-                        let path = Origin::archive_member(origin, name).display_path();
-                        self.results.stats.skip(path, SkipReason::TooLarge, Some(detail));
-                    }
-                    archive::Member::Unreadable(name, detail) => {
-                        let path = Origin::archive_member(origin, name).display_path();
-                        self.results.stats.skip(path, SkipReason::Unreadable, Some(detail));
-                    }
-                }
+        if let Some(kind) = archive::detect(bytes) {
+            if depth >= self.content.max_archive_depth {
+                let detail = format!(
+                    "an archive nested {} deep; --max-archive-depth is {}",
+                    depth + 1,
+                    self.content.max_archive_depth
+                );
+                self.results.stats.skip(origin.display_path(), SkipReason::ArchiveDepth, Some(detail));
+                return;
             }
+            let max_member = self.content.max_size;
+            archive::for_each_member(kind, bytes, max_member, budget, &mut |member, budget| match member {
+                archive::Member::Content(name, content) => {
+                    let inner = Origin::archive_member(origin, name);
+                    self.scan_nested(&content, &inner, depth + 1, budget);
+                }
+                archive::Member::TooLarge(name, detail) => {
+                    let path = Origin::archive_member(origin, name).display_path();
+                    self.results.stats.skip(path, SkipReason::TooLarge, Some(detail));
+                }
+                archive::Member::Unreadable(name, detail) => {
+                    let path = Origin::archive_member(origin, name).display_path();
+                    self.results.stats.skip(path, SkipReason::Unreadable, Some(detail));
+                }
+            });
             return;
         }
         if !binary {
@@ -222,7 +243,7 @@ mod tests {
 
     fn scan(bytes: &[u8]) -> ScanResults {
         let scanner = Scanner::new(RuleSet::defaults().unwrap()).unwrap();
-        let mut worker = Worker::new(&scanner, ContentOptions { max_size: 1 << 20, scan_binary: true });
+        let mut worker = Worker::new(&scanner, ContentOptions::new(1 << 20));
         worker.scan_content(bytes, &Origin::File("input.bin".into()));
         worker.results
     }

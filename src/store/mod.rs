@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 
+use crate::redact::Masker;
 use crate::finding::{Finding, Origin, Redaction};
 use crate::verify::Status;
 
@@ -204,15 +205,20 @@ impl Store {
     fn record_in_transaction(&mut self, record: &ScanRecord<'_>) -> anyhow::Result<HashSet<String>> {
         let at = now();
         let mut new = HashSet::new();
+        // Nothing stored holds a secret: not the snippet (a line can hold two
+        // keys), not a verification reason or detail.
+        let masker = Masker::redacting(record.findings.iter().map(|finding| finding.secret.expose()));
         for finding in record.findings {
             let fingerprint = finding.fingerprint.as_str().to_string();
             let (verification, detail) = match &finding.verification {
                 Some(verification) => (
                     verification.status.label().to_string(),
-                    match &verification.status {
-                        Status::Unknown(reason) => reason.clone(),
-                        _ => serde_json::to_string(&verification.details).unwrap_or_default(),
-                    },
+                    masker
+                        .mask(&match &verification.status {
+                            Status::Unknown(reason) => reason.clone(),
+                            _ => serde_json::to_string(&verification.details).unwrap_or_default(),
+                        })
+                        .into_owned(),
                 ),
                 None => (String::new(), String::new()),
             };
@@ -231,7 +237,7 @@ impl Store {
                     provider_of(finding).into(),
                     finding.secret.redacted().into(),
                     sha256_hex(finding.secret.expose()).into(),
-                    finding.line_text(Redaction::Prefix).trim().chars().take(300).collect::<String>().into(),
+                    masker.mask(finding.line_text(Redaction::Prefix).trim()).chars().take(300).collect::<String>().into(),
                     finding.confidence.to_string().into(),
                     at.clone().into(),
                     commit_date.clone().into(),

@@ -24,6 +24,35 @@ pub struct Request {
 }
 
 impl Request {
+    /// `text` with every part of this request that may carry a secret (URL,
+    /// path segments, query values, header values, body) cut out: a failure
+    /// message is shown and stored, and must never repeat the request.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut parts: Vec<&str> = vec![self.url.as_str()];
+        let after_host = self.url.split("://").nth(1).and_then(|rest| rest.find('/').map(|at| &rest[at..]));
+        if let Some(path) = after_host {
+            parts.push(path);
+            parts.extend(path.split(['/', '?', '&', '=', '#']));
+        }
+        for (_, value) in &self.headers {
+            parts.push(value);
+            parts.extend(value.split_whitespace());
+        }
+        if let Some((body, _)) = &self.body {
+            parts.push(body);
+            parts.extend(body.split(|c: char| c == '"' || c == '&' || c == '=' || c.is_whitespace()));
+        }
+        parts.retain(|part| part.len() >= 6);
+        parts.sort_by_key(|part| std::cmp::Reverse(part.len()));
+        let mut scrubbed = text.to_string();
+        for part in parts {
+            if scrubbed.contains(part) {
+                scrubbed = scrubbed.replace(part, "[request]");
+            }
+        }
+        scrubbed
+    }
+
     /// Adds an `Authorization: Basic` header.
     pub fn basic_auth(&mut self, user: &str, password: &str) {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -80,7 +109,7 @@ impl Client {
         };
         let response = match result {
             Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-            Err(ureq::Error::Transport(transport)) => return Err(describe_transport(&transport)),
+            Err(ureq::Error::Transport(transport)) => return Err(request.scrub(&describe_transport(&transport))),
         };
         let status = response.status();
         let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
@@ -91,16 +120,30 @@ impl Client {
             .into_reader()
             .take(MAX_BODY)
             .read_to_end(&mut body)
-            .map_err(|err| format!("network: reading the answer failed: {err}"))?;
+            .map_err(|err| request.scrub(&format!("network: reading the answer failed: {}", err.kind())))?;
         Ok(Response { status, content_type, body: String::from_utf8_lossy(&body).into_owned(), retry_after })
     }
 }
 
+/// A transport failure in words that never hold the request: its kind, and
+/// the underlying I/O error's kind. ureq's own text starts with the full URL,
+/// which can carry the secret (`/bot<token>/getMe`, `?access_token=`).
 fn describe_transport(transport: &ureq::Transport) -> String {
-    let detail = transport.to_string();
-    if detail.contains("timed out") || detail.contains("Timeout") {
-        "timeout".into()
-    } else {
-        format!("network: {}", transport.message().unwrap_or(&detail))
+    use std::error::Error as _;
+    let io_kind = transport.source().and_then(|source| source.downcast_ref::<std::io::Error>()).map(|err| err.kind());
+    if io_kind == Some(std::io::ErrorKind::TimedOut)
+        || io_kind == Some(std::io::ErrorKind::WouldBlock)
+        || transport.to_string().contains("timed out")
+        || transport.message().is_some_and(|message| message.contains("Timeout"))
+    {
+        return "timeout".into();
     }
+    let mut text = format!("network: {}", transport.kind());
+    if let Some(message) = transport.message() {
+        text.push_str(&format!(": {message}"));
+    }
+    if let Some(kind) = io_kind {
+        text.push_str(&format!(" ({kind})"));
+    }
+    text
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use crate::finding::{Confidence, Finding};
+use crate::redact::Masker;
 use crate::rules::{Rule, RuleSet, RuleSource};
 
 use super::http::{Client, Request, Response};
@@ -164,8 +165,30 @@ pub fn companions(findings: &[Finding], index: usize, requires: &[String]) -> Re
     Ok(found)
 }
 
-/// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
+/// Asks once, and again (with backoff) while the provider answers 429/5xx
+/// and time allows; the secret and its companions never appear in the reason
+/// or the details, whatever the provider or the network said.
 fn verify_one(
+    verifier: &Verifier,
+    base_url: &str,
+    key: &JobKey,
+    client: &Client,
+    options: &VerifyOptions,
+    deadline: Instant,
+) -> Verification {
+    let mut verification = ask(verifier, base_url, key, client, options, deadline);
+    let masker =
+        Masker::redacting(std::iter::once(key.secret.as_str()).chain(key.companions.values().map(String::as_str)));
+    if let Status::Unknown(reason) = &mut verification.status {
+        *reason = masker.mask(reason).into_owned();
+    }
+    for value in verification.details.values_mut() {
+        masker.mask_json(value);
+    }
+    verification
+}
+
+fn ask(
     verifier: &Verifier,
     base_url: &str,
     key: &JobKey,

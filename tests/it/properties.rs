@@ -28,7 +28,7 @@ struct Example {
 }
 
 fn scan(text: &[u8]) -> Vec<Finding> {
-    let mut worker = Worker::new(scanner(), ContentOptions { max_size: 1 << 24, scan_binary: true });
+    let mut worker = Worker::new(scanner(), ContentOptions::new(1 << 24));
     worker.scan_content(text, &Origin::File(PathBuf::from("input.txt")));
     worker.results.findings
 }
