@@ -96,6 +96,9 @@ pub struct ScanStats {
     pub suppressed_by_config: u64,
     /// Skipped inputs by reason.
     pub skipped: BTreeMap<SkipReason, u64>,
+    /// Files and directories excluded, by the ignore file that excluded them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored_by: BTreeMap<String, u64>,
     /// Individually listed skipped inputs (at most [`MAX_SKIPPED_LISTED`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<Skipped>,
@@ -134,6 +137,9 @@ impl ScanStats {
         self.suppressed += other.suppressed;
         for (reason, count) in other.skipped {
             *self.skipped.entry(reason).or_default() += count;
+        }
+        for (file, count) in other.ignored_by {
+            *self.ignored_by.entry(file).or_default() += count;
         }
         let room = MAX_SKIPPED_LISTED.saturating_sub(self.skipped_files.len());
         self.skipped_files.extend(other.skipped_files.into_iter().take(room));

@@ -15,11 +15,11 @@ use crate::baseline::Suppressions;
 use crate::cli::{ColorChoice, CommonArgs, FailOn, ProviderArgs};
 use crate::config::{resolve_rules, ConfigChoice, ConfigOrigin};
 use crate::engine::Scanner;
-use crate::finding::Redaction;
+use crate::finding::{printable, Redaction};
 use crate::report::{write_report, Format, RenderOptions, Report};
 use crate::rules::RuleSet;
 use crate::source::ScanResults;
-use crate::stats::ScanStats;
+use crate::stats::{ScanStats, SkipReason};
 use crate::verify::runner::{verify_findings, VerifyOptions};
 use crate::verify::Status;
 
@@ -45,7 +45,7 @@ impl Session {
     /// Opens the output and loads the rules for a scan rooted at `roots`.
     pub fn start(common: &CommonArgs, roots: &[PathBuf]) -> Result<Session, CmdError> {
         let started = Instant::now();
-        let output = open_output(common.output.as_deref())?;
+        let output = open_output(common.output.as_deref(), common.show_secrets)?;
         let choice = match (&common.config, common.no_config) {
             (Some(path), _) => ConfigChoice::Explicit(path),
             (None, true) => ConfigChoice::DefaultsOnly,
@@ -97,7 +97,7 @@ impl Session {
                 let summary = crate::rotate::rotate_findings(&results.findings, self.scanner.rules(), &options)
                     .context("rotating keys")?;
                 super::rotate::print_summary(&summary, &options);
-                rotation_failed = summary.failed > 0;
+                rotation_failed = summary.any_failed();
             }
             if common.verify.only_live {
                 results.findings.retain(finding_is_live);
@@ -191,11 +191,18 @@ pub enum Hint {
     Commit,
 }
 
-fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>, CmdError> {
+/// Standard output, or the `--output` file; a report with full secrets
+/// (`private`) is created with mode 600 and never written through a symlink.
+fn open_output(path: Option<&Path>, private: bool) -> Result<Box<dyn Write>, CmdError> {
     match path {
         None => Ok(Box::new(BufWriter::new(io::stdout().lock()))),
         Some(path) => {
-            let file = File::create(path).map_err(|err| {
+            let file = if private {
+                crate::private_file::open_private(path, crate::private_file::Open::Truncate)
+            } else {
+                File::create(path)
+            };
+            let file = file.map_err(|err| {
                 CmdError::Usage(format!("--output {}: cannot create the file: {err}", path.display()))
             })?;
             Ok(Box::new(BufWriter::new(file)))
@@ -236,11 +243,35 @@ fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
 /// The stderr summary: skipped inputs, counts, and what to do next.
 fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, hint: Hint) {
     let stats = &results.stats;
+    let mut shown: BTreeMap<SkipReason, u64> = BTreeMap::new();
     for skipped in &stats.skipped_files {
         if common.verbose || skipped.reason.is_warning() {
+            let count = shown.entry(skipped.reason).or_default();
+            *count += 1;
+            if !common.verbose && *count > WARNINGS_PER_KIND {
+                continue;
+            }
             let detail = skipped.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
             let verb = if skipped.reason.is_warning() { "warning: could not scan" } else { "skipped" };
-            eprintln!("keyhound: {verb} {} ({}){detail}", crate::finding::printable(&skipped.path), skipped.reason);
+            eprintln!("keyhound: {verb} {} ({}){}", printable(&skipped.path), skipped.reason, printable(&detail));
+        }
+    }
+    for (reason, count) in &stats.skipped {
+        if !common.verbose && reason.is_warning() && *count > WARNINGS_PER_KIND {
+            eprintln!(
+                "keyhound: warning: ... and {} more ({reason}); --verbose lists them all, the JSON stats keep every one",
+                count - WARNINGS_PER_KIND
+            );
+        }
+    }
+    for (file, count) in &stats.ignored_by {
+        let own = Path::new(file).file_name().is_some_and(|name| name == crate::source::fs::IGNORE_FILE_NAME);
+        if own && !common.quiet {
+            eprintln!(
+                "keyhound: note: {count} file(s) or directories were excluded by {}, the scanned tree's own ignore \
+                 file; --verbose lists them, --no-ignore scans them",
+                printable(file)
+            );
         }
     }
     // A clean commit passes silently.
@@ -272,6 +303,9 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         eprintln!("Secrets are redacted; --show-secrets prints them in full.");
     }
 }
+
+/// Warnings of one kind printed before the rest are only counted (`--verbose` prints all).
+const WARNINGS_PER_KIND: u64 = 5;
 
 fn summary_line(stats: &ScanStats, elapsed: Duration) -> String {
     let findings = match stats.findings {

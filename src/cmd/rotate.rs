@@ -47,7 +47,7 @@ pub fn run(args: &RotateCmdArgs) -> Result<u8, CmdError> {
     eprintln!("keyhound: {mode} for {} findings of {}:", findings.len(), args.report.display());
     let summary = rotate_findings(&findings, &rules, &options).context("rotating keys")?;
     print_summary(&summary, &options);
-    Ok(if summary.failed > 0 { EXIT_SCAN_ERROR } else { EXIT_CLEAN })
+    Ok(if summary.any_failed() { EXIT_SCAN_ERROR } else { EXIT_CLEAN })
 }
 
 /// Rotation options from the flags; `complete` for `rotate --complete`.
@@ -155,8 +155,12 @@ pub fn print_summary(summary: &Summary, options: &RotateOptions) {
         );
         return;
     }
+    let notify = match summary.notify_failed {
+        0 => String::new(),
+        n => format!(", {n} notification(s) failed"),
+    };
     eprintln!(
-        "keyhound: {} done, {} pending, {} failed, {} skipped; audit trail: {}",
+        "keyhound: {} done, {} pending, {} failed, {} skipped{notify}; audit trail: {}",
         summary.done,
         summary.pending,
         summary.failed,

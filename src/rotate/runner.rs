@@ -73,6 +73,15 @@ pub struct Summary {
     pub failed: usize,
     /// Findings not acted on.
     pub skipped: usize,
+    /// Notifications (webhooks, commands) that could not be delivered.
+    pub notify_failed: usize,
+}
+
+impl Summary {
+    /// Whether anything failed (the run exits 3).
+    pub fn any_failed(&self) -> bool {
+        self.failed > 0 || self.notify_failed > 0
+    }
 }
 
 /// The result of acting on one key.
@@ -468,7 +477,12 @@ impl Rotator<'_> {
                     self.record(target, "notify", "ok", &format!("webhook {host}"), None)?;
                     told.push(format!("webhook {host}"));
                 }
-                Err(reason) => self.record(target, "notify", "failed", &format!("webhook {host}: {reason}"), None)?,
+                Err(reason) => {
+                    let reason = format!("webhook {host}: {reason}");
+                    self.summary.notify_failed += 1;
+                    self.say("FAILED", &target.label(), &format!("could not notify {reason}"));
+                    self.record(target, "notify", "failed", &reason, None)?
+                }
             }
         }
         let commands = self.options.notify_commands.clone();
@@ -480,7 +494,11 @@ impl Rotator<'_> {
                     self.record(target, "notify", "ok", &format!("`{command}`"), None)?;
                     told.push(format!("`{command}`"));
                 }
-                Err(reason) => self.record(target, "notify", "failed", &reason, None)?,
+                Err(reason) => {
+                    self.summary.notify_failed += 1;
+                    self.say("FAILED", &target.label(), &format!("could not notify: {reason}"));
+                    self.record(target, "notify", "failed", &reason, None)?
+                }
             }
         }
         Ok(told)

@@ -179,6 +179,9 @@ pub struct ResponseMatch {
     /// JSON pointer -> expected value in the response body.
     #[serde(default)]
     pub json: std::collections::BTreeMap<String, toml::Value>,
+    /// JSON pointer -> the values it may hold (any one of them).
+    #[serde(default)]
+    pub json_any: std::collections::BTreeMap<String, Vec<toml::Value>>,
     /// Substrings the body must contain.
     #[serde(default)]
     pub body_contains: Vec<String>,

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use indicatif::ProgressBar;
@@ -14,6 +14,7 @@ use crate::engine::Scanner;
 use crate::finding::{normalize_path, Origin};
 use crate::stats::SkipReason;
 
+use super::ignores::IgnoreRules;
 use super::{is_binary, ContentOptions, ScanResults, Worker, BINARY_SNIFF_LEN};
 
 /// The per-directory ignore file keyhound reads besides `.gitignore`.
@@ -40,26 +41,43 @@ pub fn scan_paths(scanner: &Scanner, roots: &[PathBuf], options: &WalkOptions, p
     for root in rest {
         builder.add(root);
     }
-    let respect_ignores = !options.no_ignore;
+    // Ignore files are decided by `IgnoreRules`, not by the walker, so that
+    // everything they exclude is counted and can be listed.
+    let rules = (!options.no_ignore).then(|| Arc::new(IgnoreRules::new(roots)));
+    let filter_rules = rules.clone();
     builder
         .hidden(false)
         .follow_links(false)
-        .parents(respect_ignores)
-        .ignore(respect_ignores)
-        .git_ignore(respect_ignores)
-        .git_global(respect_ignores)
-        .git_exclude(respect_ignores)
+        .parents(false)
+        .ignore(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
         .require_git(false)
         .threads(options.threads)
-        .filter_entry(|entry| entry.file_name() != ".git");
-    if respect_ignores {
-        builder.add_custom_ignore_filename(IGNORE_FILE_NAME);
-    }
+        .filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            match &filter_rules {
+                Some(rules) if entry.depth() > 0 => {
+                    rules.keep(entry.path(), entry.file_type().is_some_and(|kind| kind.is_dir()))
+                }
+                _ => true,
+            }
+        });
 
     let collected = Mutex::new(ScanResults::default());
     let mut visitors = VisitorBuilder { scanner, options, progress, collected: &collected };
     builder.build_parallel().visit(&mut visitors);
-    collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let mut results = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for excluded in rules.map(|rules| rules.excluded()).unwrap_or_default() {
+        let what = if excluded.is_dir { "directory, not entered" } else { "file" };
+        let detail = format!("{what}; {}: `{}`", excluded.file, excluded.pattern);
+        *results.stats.ignored_by.entry(excluded.file).or_default() += 1;
+        results.stats.skip(excluded.path, SkipReason::Ignored, Some(detail));
+    }
+    results
 }
 
 struct VisitorBuilder<'a> {

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod binary;
 pub mod fs;
 pub mod git;
+pub mod ignores;
 pub mod stdin;
 
 use crate::cli::CommonArgs;

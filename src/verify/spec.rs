@@ -54,7 +54,8 @@ pub struct Verifier {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     status: Vec<u16>,
-    json: Vec<(String, Value)>,
+    /// Pointer and the values it may hold (one for `json`, several for `json_any`).
+    json: Vec<(String, Vec<Value>)>,
     body_contains: Vec<String>,
 }
 
@@ -63,12 +64,20 @@ impl Matcher {
         let json = spec
             .json
             .into_iter()
-            .map(|(pointer, value)| {
+            .map(|(pointer, value)| (pointer, vec![value]))
+            .chain(spec.json_any)
+            .map(|(pointer, values)| {
                 if !pointer.is_empty() && !pointer.starts_with('/') {
                     return Err(format!("`{which}.json` key {pointer:?} must be a JSON pointer starting with `/`"));
                 }
-                let value = serde_json::to_value(value).map_err(|err| format!("`{which}.json` {pointer:?}: {err}"))?;
-                Ok((pointer, value))
+                if values.is_empty() {
+                    return Err(format!("`{which}.json_any` {pointer:?} lists no values"));
+                }
+                let values = values
+                    .into_iter()
+                    .map(|value| serde_json::to_value(value).map_err(|err| format!("`{which}.json` {pointer:?}: {err}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((pointer, values))
             })
             .collect::<Result<_, _>>()?;
         let matcher = Matcher { status: spec.status, json, body_contains: spec.body_contains };
@@ -78,74 +87,19 @@ impl Matcher {
         Ok(matcher)
     }
 
-    /// A response that satisfies this matcher: its first status and a JSON body
-    /// holding every required pointer value (for tests against mock providers).
-    pub fn example_response(&self) -> (u16, String) {
-        let mut body = Value::Object(Default::default());
-        for (pointer, value) in &self.json {
-            set_pointer(&mut body, pointer, value.clone());
-        }
-        for (index, needle) in self.body_contains.iter().enumerate() {
-            // Keep the JSON valid: required text goes in string fields of its own.
-            set_pointer(&mut body, &format!("/_text{index}"), Value::String(needle.clone()));
-        }
-        (self.status.first().copied().unwrap_or(200), body.to_string())
-    }
-
     fn matches(&self, response: &Response, json: Option<&Value>) -> bool {
         (self.status.is_empty() || self.status.contains(&response.status))
-            && self.json.iter().all(|(pointer, expected)| json.and_then(|json| json.pointer(pointer)) == Some(expected))
+            && self.json.iter().all(|(pointer, expected)| {
+                json.and_then(|json| json.pointer(pointer)).is_some_and(|found| expected.contains(found))
+            })
             && self.body_contains.iter().all(|needle| response.body.contains(needle.as_str()))
     }
 }
 
-/// Sets `value` at a JSON pointer, creating objects (and arrays for numeric segments).
-fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
-    let mut node = root;
-    let segments: Vec<&str> = pointer.split('/').skip(1).collect();
-    for (index, segment) in segments.iter().enumerate() {
-        let last = index + 1 == segments.len();
-        let next_is_index = segments.get(index + 1).is_some_and(|next| next.parse::<usize>().is_ok());
-        let fresh = || if next_is_index { Value::Array(Vec::new()) } else { Value::Object(Default::default()) };
-        node = match segment.parse::<usize>() {
-            Ok(position) if node.is_array() => {
-                let array = node.as_array_mut().expect("checked to be an array");
-                while array.len() <= position {
-                    array.push(Value::Null);
-                }
-                if last {
-                    array[position] = value;
-                    return;
-                }
-                if array[position].is_null() {
-                    array[position] = fresh();
-                }
-                &mut array[position]
-            }
-            _ => {
-                if !node.is_object() {
-                    *node = Value::Object(Default::default());
-                }
-                let object = node.as_object_mut().expect("made an object above");
-                if last {
-                    object.insert((*segment).to_string(), value);
-                    return;
-                }
-                object.entry((*segment).to_string()).or_insert_with(fresh)
-            }
-        };
-    }
-}
-
 impl Verifier {
-    /// An answer this verifier reads as live.
-    pub fn example_live(&self) -> (u16, String) {
-        self.live.example_response()
-    }
-
-    /// An answer this verifier reads as dead.
-    pub fn example_dead(&self) -> (u16, String) {
-        self.dead.example_response()
+    /// The names of the facts a live answer records (`details`).
+    pub fn detail_names(&self) -> impl Iterator<Item = &str> {
+        self.details.keys().map(String::as_str)
     }
 
     /// Validates a `[rules.verify]` section; the error says which field is wrong.
@@ -184,17 +138,22 @@ impl Verifier {
     /// Reads a provider's answer: dead, live (with details) or unknown (why).
     pub fn classify(&self, response: &Response) -> Verification {
         let json: Option<Value> = serde_json::from_str(&response.body).ok();
-        let expects_text = !self.live.body_contains.is_empty() || !self.dead.body_contains.is_empty();
-        if response.content_type.contains("text/html") && !expects_text {
+        // An HTML page (a proxy, WAF or captive portal) counts only where a
+        // matcher looks for text in it; a status alone says nothing then.
+        let html = response.content_type.contains("text/html");
+        let holds = |matcher: &Matcher| {
+            matcher.matches(response, json.as_ref()) && (!html || !matcher.body_contains.is_empty())
+        };
+        if holds(&self.dead) {
+            return Verification { status: Status::Dead, details: BTreeMap::new() };
+        }
+        if html && !holds(&self.live) {
             return Verification::unknown(format!(
                 "HTTP {} with an HTML page instead of an API answer (a proxy, WAF or captive portal?)",
                 response.status
             ));
         }
-        if self.dead.matches(response, json.as_ref()) {
-            return Verification { status: Status::Dead, details: BTreeMap::new() };
-        }
-        if self.live.matches(response, json.as_ref()) {
+        if holds(&self.live) {
             let details = self
                 .details
                 .iter()

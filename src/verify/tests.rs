@@ -24,6 +24,11 @@ struct Mock {
 
 impl Mock {
     fn start(answers: Vec<(u16, String, Duration)>) -> Mock {
+        Mock::serving(answers, "application/json")
+    }
+
+    fn serving(answers: Vec<(u16, String, Duration)>, content_type: &str) -> Mock {
+        let content_type = content_type.to_string();
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
@@ -33,6 +38,7 @@ impl Mock {
             for request in listener.incoming_requests() {
                 counter.fetch_add(1, Ordering::SeqCst);
                 let queue = queue.clone();
+                let content_type = content_type.clone();
                 thread::spawn(move || {
                     let (status, body, delay) = {
                         let mut queue = queue.lock().unwrap();
@@ -43,7 +49,7 @@ impl Mock {
                         }
                     };
                     thread::sleep(delay);
-                    let header = tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap();
+                    let header = tiny_http::Header::from_bytes("Content-Type", content_type.as_bytes()).unwrap();
                     let mut response = tiny_http::Response::from_string(body).with_status_code(status);
                     if status == 429 {
                         response.add_header(tiny_http::Header::from_bytes("Retry-After", "0").unwrap());
@@ -91,37 +97,155 @@ fn options(mock: &Mock, provider: &str, request_timeout: Duration) -> VerifyOpti
     }
 }
 
-fn status_with(rules: &RuleSet, rule: &str, answers: Vec<(u16, String, Duration)>, timeout: Duration) -> Status {
-    let mock = Mock::start(answers);
+
+/// One answer of `fixtures/recorded-answers/*.toml`: what a provider's
+/// verification endpoint answers, written from its documentation.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Recorded {
+    provider: String,
+    case: String,
+    #[serde(default)]
+    path: Option<String>,
+    doc: String,
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+fn recorded_answers() -> Vec<Recorded> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        answer: Vec<Recorded>,
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded-answers");
+    let mut answers = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file: File = toml::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        answers.extend(file.answer);
+    }
+    answers
+}
+
+/// The recorded answers that apply to `rule`: its provider's, on its path.
+fn answers_for<'a>(answers: &'a [Recorded], rules: &RuleSet, rule: &str) -> Vec<&'a Recorded> {
+    let verifier = rules.get(rule).unwrap().verify.as_ref().unwrap();
+    let path = match &verifier.method {
+        super::spec::Method::Template(template) => Some(template.path.as_str()),
+        super::spec::Method::AwsSts => None,
+    };
+    answers
+        .iter()
+        .filter(|answer| answer.provider == verifier.provider)
+        .filter(|answer| answer.path.is_none() || answer.path.as_deref() == path)
+        .collect()
+}
+
+fn status_of(rules: &RuleSet, rule: &str, answer: &Recorded, delay: Duration, timeout: Duration) -> Status {
+    let mock = Mock::serving(vec![(answer.status, answer.body.clone(), delay)], &answer.content_type);
     let provider = &rules.get(rule).unwrap().verify.as_ref().unwrap().provider;
     let mut findings = findings_for(rules, rule, "SECRET-VALUE-123");
     verify_findings(&mut findings, rules, &options(&mock, provider, timeout), &ProgressBar::hidden());
     findings[0].verification.clone().expect("verified").status
 }
 
+/// Every built-in verifier reads its provider's documented answers as the
+/// documentation says: a valid key's answer live (with the details the rule
+/// records), an invalid key's dead, an ambiguous one (a live key blocked by
+/// an IP allowlist, a provider error) unknown.
 #[test]
-fn every_built_in_verifier_maps_answers_to_live_dead_and_unknown() {
+fn every_built_in_verifier_reads_its_providers_documented_answers() {
     let rules = RuleSet::defaults().unwrap();
+    let answers = recorded_answers();
+    let fast = Duration::from_secs(5);
+    for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
+        let recorded = answers_for(&answers, &rules, &rule.id);
+        for case in ["live", "dead"] {
+            assert!(
+                recorded.iter().any(|answer| answer.case == case),
+                "{}: no recorded {case} answer of provider {} in fixtures/recorded-answers",
+                rule.id,
+                rule.verify.as_ref().unwrap().provider
+            );
+        }
+        for answer in recorded {
+            let status = status_of(&rules, &rule.id, answer, Duration::ZERO, fast);
+            let expected = match answer.case.as_str() {
+                "live" => Status::Live,
+                "dead" => Status::Dead,
+                _ => Status::Unknown(String::new()),
+            };
+            assert_eq!(
+                status.label(),
+                expected.label(),
+                "{}: the {} answer documented at {} reads as {status}",
+                rule.id,
+                answer.case,
+                answer.doc
+            );
+        }
+    }
+}
+
+/// The details a live answer records come from the documented answer's fields.
+#[test]
+fn live_details_are_found_in_the_documented_answers() {
+    let rules = RuleSet::defaults().unwrap();
+    let answers = recorded_answers();
+    for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
+        let verifier = rule.verify.as_ref().unwrap();
+        let Some(live) = answers_for(&answers, &rules, &rule.id).into_iter().find(|answer| answer.case == "live") else {
+            continue;
+        };
+        let response = super::http::Response {
+            status: live.status,
+            content_type: live.content_type.clone(),
+            body: live.body.clone(),
+            retry_after: None,
+        };
+        let verification = verifier.classify(&response);
+        assert_eq!(verification.status, Status::Live, "{}", rule.id);
+        for name in verifier.detail_names() {
+            let aws = matches!(verifier.method, super::spec::Method::AwsSts);
+            assert!(
+                aws || verification.details.contains_key(name),
+                "{}: detail `{name}` is not in the documented answer ({})",
+                rule.id,
+                live.doc
+            );
+        }
+    }
+}
+
+/// Rate limits, server errors, slowness and malformed bodies around a
+/// documented live answer: retried, or unknown, never dead.
+#[test]
+fn every_built_in_verifier_retries_and_never_calls_a_failure_dead() {
+    let rules = RuleSet::defaults().unwrap();
+    let answers = recorded_answers();
     let fast = Duration::from_secs(5);
     let now = Duration::ZERO;
     let verifiable: Vec<String> =
         rules.rules.iter().filter(|rule| rule.verify.is_some()).map(|rule| rule.id.clone()).collect();
     assert!(verifiable.len() >= 25, "{} verifiable rules", verifiable.len());
     for rule in &verifiable {
-        let verifier = rules.get(rule).unwrap().verify.clone().unwrap();
-        let (live_status, live_body) = verifier.example_live();
-        let (dead_status, dead_body) = verifier.example_dead();
-        let live = (live_status, live_body.clone(), now);
-        assert_eq!(status_with(&rules, rule, vec![live.clone()], fast), Status::Live, "{rule}: live");
-        assert_eq!(status_with(&rules, rule, vec![(dead_status, dead_body, now)], fast), Status::Dead, "{rule}: dead");
-        let limited = vec![(429, "{}".into(), now), live.clone()];
-        assert_eq!(status_with(&rules, rule, limited, fast), Status::Live, "{rule}: 429 then live");
-        let flaky = vec![(500, "{}".into(), now), live.clone()];
-        assert_eq!(status_with(&rules, rule, flaky, fast), Status::Live, "{rule}: 500 then live");
-        let slow = vec![(live_status, live_body, Duration::from_secs(3))];
-        let result = status_with(&rules, rule, slow, Duration::from_millis(300));
-        assert_eq!(result, Status::Unknown("timeout".into()), "{rule}: too slow");
-        let malformed = status_with(&rules, rule, vec![(live_status, "{not json".into(), now)], fast);
+        let live = answers_for(&answers, &rules, rule).into_iter().find(|answer| answer.case == "live").unwrap();
+        let serve = |sequence: Vec<(u16, String, Duration)>, timeout: Duration| {
+            let mock = Mock::serving(sequence, &live.content_type);
+            let provider = &rules.get(rule).unwrap().verify.as_ref().unwrap().provider;
+            let mut findings = findings_for(&rules, rule, "SECRET-VALUE-123");
+            verify_findings(&mut findings, &rules, &options(&mock, provider, timeout), &ProgressBar::hidden());
+            findings[0].verification.clone().expect("verified").status
+        };
+        let recorded_live = (live.status, live.body.clone(), now);
+        let limited = vec![(429, "{}".into(), now), recorded_live.clone()];
+        assert_eq!(serve(limited, fast), Status::Live, "{rule}: 429 then live");
+        let flaky = vec![(500, "{}".into(), now), recorded_live.clone()];
+        assert_eq!(serve(flaky, fast), Status::Live, "{rule}: 500 then live");
+        let slow = vec![(live.status, live.body.clone(), Duration::from_millis(1500))];
+        assert_eq!(serve(slow, Duration::from_millis(300)), Status::Unknown("timeout".into()), "{rule}: too slow");
+        let malformed = serve(vec![(live.status, "{not json".into(), now)], fast);
         assert_ne!(malformed, Status::Dead, "{rule}: malformed JSON is never dead");
     }
 }

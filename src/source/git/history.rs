@@ -178,8 +178,22 @@ fn select_commits(
                 message: "expected A..B".into(),
             })?;
             let head = if head.is_empty() { "HEAD" } else { head };
-            walk.push(resolve_commit(repo, head, "--range")?).map_err(GitError::read("walking commits"))?;
-            walk.hide(resolve_commit(repo, base, "--range")?).map_err(GitError::read("walking commits"))?;
+            let head = resolve_commit(repo, head, "--range")?;
+            walk.push(head).map_err(GitError::read("walking commits"))?;
+            if !base.is_empty() && base.bytes().all(|byte| byte == b'0') {
+                // CI systems give the null id as the "before" of a new branch's first
+                // push: what no other remote-tracking ref holds is what is new (the
+                // pushed branch's own remote ref points at the head itself).
+                if let Ok(references) = repo.references_glob("refs/remotes/*") {
+                    for commit in references.flatten().filter_map(|reference| reference.peel_to_commit().ok()) {
+                        if commit.id() != head {
+                            let _ = walk.hide(commit.id());
+                        }
+                    }
+                }
+            } else {
+                walk.hide(resolve_commit(repo, base, "--range")?).map_err(GitError::read("walking commits"))?;
+            }
         }
         Selection::Push(refs) => {
             for pushed in refs {
