@@ -212,7 +212,9 @@ fn a_killed_scan_leaves_the_store_consistent_and_the_next_run_finishes_it() {
     let fleet = Fleet::new(12);
     let dir = fleet.root.path();
     let reference = dir.join("reference.db").display().to_string();
-    scan(&fleet, &reference, &[]);
+    let t0 = std::time::Instant::now();
+    scan(&fleet, &reference, &["-j", "1"]);
+    eprintln!("DEBUG full {:?}", t0.elapsed());
     let datastore = dir.join("killed.db").display().to_string();
     let mut child = keyhound_process()
         .current_dir(dir)
@@ -222,27 +224,35 @@ fn a_killed_scan_leaves_the_store_consistent_and_the_next_run_finishes_it() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once at least one repository is recorded (or after a moment).
-    let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(10) {
-        let recorded = rusqlite::Connection::open(&datastore)
+    // Kill it once at least one repository is recorded, while it is still running.
+    let recorded = |datastore: &str| {
+        rusqlite::Connection::open(datastore)
             .and_then(|db| {
                 db.query_row("SELECT COUNT(DISTINCT repo) FROM scanned_tips", [], |row| row.get::<_, i64>(0))
             })
-            .unwrap_or(0);
-        if recorded >= 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    let mut seen = 0;
+    while seen < 1 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        seen = recorded(&datastore);
     }
-    let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
-    let _ = child.wait();
+    assert!(seen >= 1, "the scan recorded a repository within 10 s");
+    assert!(matches!(child.try_wait(), Ok(None)), "the scan was still running when killed");
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(status.signal(), Some(9), "the scan died of the kill, not of finishing: {status}");
+    eprintln!("DEBUG seen={seen} after {:?}", started.elapsed());
     // Whatever was recorded is whole: each repository's tips come with its findings.
     let db = rusqlite::Connection::open(&datastore).unwrap();
     let repos_done: i64 = db.query_row("SELECT COUNT(DISTINCT repo) FROM scanned_tips", [], |row| row.get(0)).unwrap();
     let repos_with_findings: i64 =
         db.query_row("SELECT COUNT(DISTINCT repo) FROM occurrences", [], |row| row.get(0)).unwrap();
     assert_eq!(repos_done, repos_with_findings, "a repository is recorded whole or not at all");
+    eprintln!("DEBUG repos_done={repos_done}");
+    assert!((1..12).contains(&repos_done), "the kill left the store partial: {repos_done} of 12 repositories");
     drop(db);
     let (_, _, stderr) = scan(&fleet, &datastore, &[]);
     assert!(stderr.contains("12 repositories"), "{stderr}");

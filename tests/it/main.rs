@@ -21,4 +21,5 @@ mod sarif_schema;
 mod scan_cli;
 mod scan_fixtures;
 mod scan_inputs;
+mod security;
 mod verify;

@@ -39,7 +39,7 @@ pub(crate) fn report(tree: &Tree, found: &[Found<'_>]) -> PathBuf {
         .map(|(index, Found(rule, secret, status))| {
             let mut finding = json!({
                 "rule_id": rule, "path": "app/config.env", "line": index + 1, "column": 1,
-                "secret": secret, "fingerprint": format!("{rule}-{index}"),
+                "secret": secret, "fingerprint": fingerprint(&format!("{rule}-{index}")),
             });
             if let Some(status) = status {
                 finding["verification"] =
@@ -49,6 +49,12 @@ pub(crate) fn report(tree: &Tree, found: &[Found<'_>]) -> PathBuf {
         })
         .collect();
     tree.write("findings.json", json!({ "findings": findings }).to_string())
+}
+
+/// A well-formed fingerprint (32 hex digits) derived from `seed`.
+pub(crate) fn fingerprint(seed: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(seed.as_bytes())[..16].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 pub(crate) struct Run {
@@ -141,8 +147,8 @@ fn github_tokens_are_revoked_in_one_unauthenticated_batch_then_confirmed_dead_an
     let body: Value = serde_json::from_str(&revokes[0].body).unwrap();
     assert_eq!(body["credentials"], json!([GHP_1, GHP_2]));
     assert_eq!(revokes[0].header("authorization"), None, "GitHub's revocation API refuses authenticated calls");
-    assert_eq!(state(&tree)["github-pat-0"]["progress"], "done");
-    assert_eq!(state(&tree)["github-pat-1"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("github-pat-0")]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("github-pat-1")]["progress"], "done");
     assert!(run.stderr.contains("2 done, 0 pending, 0 failed"), "{}", run.stderr);
     assert_eq!(
         steps(&tree),
@@ -194,7 +200,7 @@ fn a_failed_revocation_is_reported_audited_exits_3_and_is_retried_next_time() {
     let working = github_mock();
     let retry = rotate(&tree, &["--yes", "--endpoint", &format!("github={}", working.url)], &[]);
     assert_eq!(retry.code, 0, "{}", retry.stderr);
-    assert_eq!(state(&tree)["github-pat-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("github-pat-0")]["progress"], "done");
 }
 
 #[test]
@@ -219,8 +225,8 @@ fn only_keys_verified_live_are_touched_unless_forced_and_redacted_reports_are_re
 
     let forced = rotate(&tree, &["--yes", "--force-unverified", "--endpoint", &endpoint], &[]);
     assert_eq!(forced.code, 0, "{}", forced.stderr);
-    assert_eq!(state(&tree)["github-pat-0"]["progress"], "done");
-    assert_eq!(state(&tree)["github-pat-1"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("github-pat-0")]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("github-pat-1")]["progress"], "done");
 }
 
 #[test]
@@ -254,7 +260,7 @@ fn gitlab_rotation_delivers_the_new_token_to_the_env_file_and_never_prints_it() 
     assert_eq!(env, format!("# deploy\nGITLAB_TOKEN={GLPAT_NEW}\nOTHER=1\n"));
     assert_eq!(steps(&tree), [pair("rotate", "ok"), pair("deliver", "ok"), pair("confirm", "ok")]);
     assert_eq!(audit(&tree)[0]["new_key_id"], "42");
-    assert_eq!(state(&tree)["gitlab-pat-0"]["new_key_id"], "42");
+    assert_eq!(state(&tree)[&fingerprint("gitlab-pat-0")]["new_key_id"], "42");
     let rotations = mock.seen().iter().filter(|seen| starts(seen, "POST")).count();
     assert_eq!(rotations, 1, "a GitLab rotation is never retried");
     assert_never_printed(&tree, &run, &[GLPAT, GLPAT_NEW]);
@@ -334,7 +340,7 @@ fn the_exec_action_gets_the_secret_only_on_stdin_and_its_reply_is_audited() {
     assert_eq!(received["secret"], "tok_abcdef0123456789");
     assert_eq!(received["finding"]["rule"], "test-token");
     assert_eq!(received["finding"]["secret"], "tok_*****");
-    assert_eq!(state(&tree)["test-token-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("test-token-0")]["progress"], "done");
     assert_eq!(audit(&tree)[0]["action"], "exec");
 
     let failing = Tree::new();
@@ -400,8 +406,8 @@ fn openai_and_anthropic_keys_are_found_by_their_hint_and_retired_with_the_admin_
     assert!(seen.contains(&"DELETE /v1/organization/projects/proj_b/api_keys/key_leaked".to_string()), "{seen:?}");
     assert!(!seen.iter().any(|line| line.contains("key_other") && line.starts_with("DELETE")));
     assert!(seen.contains(&"POST /v1/organizations/api_keys/apikey_01".to_string()), "{seen:?}");
-    assert_eq!(state(&tree)["openai-project-key-0"]["progress"], "done");
-    assert_eq!(state(&tree)["anthropic-api-key-1"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("openai-project-key-0")]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("anthropic-api-key-1")]["progress"], "done");
     assert_never_printed(&tree, &run, &[OPENAI, ANTHROPIC, "openai-admin", "anthropic-admin"]);
 }
 
@@ -416,8 +422,8 @@ fn aws_keys_are_set_inactive_with_management_credentials_for_the_user_verificati
     });
     let tree = Tree::new();
     let findings = json!({ "findings": [
-        { "rule_id": "aws-access-key-id", "path": "cfg/credentials", "line": 2, "secret": AWS_ID, "fingerprint": "id-0" },
-        { "rule_id": "aws-secret-access-key", "path": "cfg/credentials", "line": 3, "secret": AWS_SECRET, "fingerprint": "aws-0",
+        { "rule_id": "aws-access-key-id", "path": "cfg/credentials", "line": 2, "secret": AWS_ID, "fingerprint": fingerprint("id-0") },
+        { "rule_id": "aws-secret-access-key", "path": "cfg/credentials", "line": 3, "secret": AWS_SECRET, "fingerprint": fingerprint("aws-0"),
           "verification": { "status": "live", "details": { "arn": "arn:aws:iam::123456789012:user/ci/deployer" } } },
     ]});
     tree.write("findings.json", findings.to_string());
@@ -433,7 +439,7 @@ fn aws_keys_are_set_inactive_with_management_credentials_for_the_user_verificati
         authorization.contains("Credential=AKIAMANAGEMENT000000/")
             && authorization.contains("/us-east-1/iam/aws4_request")
     );
-    assert_eq!(state(&tree)["aws-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("aws-0")]["progress"], "done");
     assert!(state(&tree).get("id-0").is_none(), "the key id alone is not a rotation target");
     assert_never_printed(&tree, &run, &[AWS_SECRET, "management-secret"]);
 }

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use crate::common::Tree;
 use crate::mock_provider::{Answer, MockProvider};
-use crate::rotate::{assert_never_printed, pair, report, rotate, state, steps, Found, DEEPSEEK_NEW, DEEPSEEK_OLD};
+use crate::rotate::{
+    assert_never_printed, fingerprint, pair, report, rotate, state, steps, Found, DEEPSEEK_NEW, DEEPSEEK_OLD,
+};
 
 /// A DeepSeek balance endpoint whose exposed key dies once Vault holds the replacement.
 fn deepseek_and_vault_mock() -> (MockProvider, Arc<AtomicBool>) {
@@ -73,7 +75,7 @@ fn deepseek_guided_flow_in_ci_checks_the_new_key_delivers_it_to_vault_and_waits_
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(delivered.load(Ordering::SeqCst), "Vault never received the replacement: {}", run.stderr);
     assert_eq!(steps(&tree), [pair("check-new", "ok"), pair("deliver", "ok"), pair("confirm", "ok")]);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("deepseek-api-key-0")]["progress"], "done");
     assert!(
         run.stderr.contains("platform.deepseek.com/api_keys") && run.stderr.contains("110.00 CNY"),
         "{}",
@@ -115,7 +117,7 @@ fn deepseek_in_ci_without_a_replacement_notifies_then_completes_once_the_old_key
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "pending");
+    assert_eq!(state(&tree)[&fingerprint("deepseek-api-key-0")]["progress"], "pending");
     let hook = mock.seen().into_iter().find(|seen| seen.line == "POST /hook").expect("the webhook was called");
     let payload: Value = serde_json::from_str(&hook.body).unwrap();
     assert!(payload["text"].as_str().unwrap().contains("platform.deepseek.com/api_keys"), "{payload}");
@@ -131,7 +133,7 @@ fn deepseek_in_ci_without_a_replacement_notifies_then_completes_once_the_old_key
     delivered.store(true, Ordering::SeqCst); // the owner deleted the key in the console
     let complete = rotate(&tree, &["--complete", "--yes", "--endpoint", &endpoint], &[]);
     assert_eq!(complete.code, 0, "{}", complete.stderr);
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("deepseek-api-key-0")]["progress"], "done");
     assert_eq!(steps(&tree).last(), Some(&pair("complete", "ok")));
     assert_never_printed(&tree, &complete, &[DEEPSEEK_OLD]);
 }
@@ -204,7 +206,7 @@ fn a_deepseek_gateway_creates_delivers_then_deactivates_at_once_or_after_the_gra
         std::fs::read_to_string(tree.path().join("app.env")).unwrap(),
         format!("DEEPSEEK_API_KEY={DEEPSEEK_NEW}\n")
     );
-    let entry = &state(&tree)["deepseek-api-key-0"];
+    let entry = &state(&tree)[&fingerprint("deepseek-api-key-0")];
     assert_eq!(entry["progress"], "pending");
     assert_eq!(entry["new_key_id"], "key_77");
     assert!(entry["deactivate_after"].as_str().unwrap() > "2026", "{entry}");
@@ -223,7 +225,7 @@ fn a_deepseek_gateway_creates_delivers_then_deactivates_at_once_or_after_the_gra
     let run = rotate(&tree, &args, &env);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(deactivated.load(Ordering::SeqCst));
-    assert_eq!(state(&tree)["deepseek-api-key-0"]["progress"], "done");
+    assert_eq!(state(&tree)[&fingerprint("deepseek-api-key-0")]["progress"], "done");
     assert_eq!(
         steps(&tree),
         [pair("rotate", "ok"), pair("deliver", "ok"), pair("deactivate", "ok"), pair("confirm", "ok")]
