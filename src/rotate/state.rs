@@ -125,7 +125,8 @@ impl AuditLog {
 
     /// Appends one record (one line, flushed).
     pub fn append(&self, record: &AuditRecord) -> anyhow::Result<()> {
-        let mut file = open_private(&self.path, Open::Append).with_context(|| format!("opening the audit log {}", self.path.display()))?;
+        let mut file = open_private(&self.path, Open::Append)
+            .with_context(|| format!("opening the audit log {}", self.path.display()))?;
         let mut line = serde_json::to_string(record).expect("audit records serialize");
         line.push('\n');
         file.write_all(line.as_bytes()).with_context(|| format!("writing the audit log {}", self.path.display()))
@@ -240,6 +241,20 @@ mod tests {
         let steps: Vec<String> =
             text.lines().map(|line| serde_json::from_str::<AuditRecord>(line).unwrap().step).collect();
         assert_eq!(steps, ["revoke", "confirm"]);
+    }
+
+    #[test]
+    fn an_env_file_behind_a_symlink_is_updated_at_its_target_and_the_link_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("shared")).unwrap();
+        let target = dir.path().join("shared/prod.env");
+        fs::write(&target, "KEY=old\n").unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink("shared/prod.env", &link).unwrap();
+        write_atomically(&link, b"KEY=new\n").unwrap();
+        assert!(is_symlink(&link), "the link is kept");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "KEY=new\n");
+        assert_eq!(fs::read_to_string(&link).unwrap(), "KEY=new\n");
     }
 
     #[test]

@@ -152,6 +152,8 @@ mod tests {
         assert!(rules.keep(&root.join("src.py"), false));
         let excluded = rules.excluded();
         assert_eq!(excluded.len(), 2);
-        assert!(excluded[1].is_dir && excluded[1].file.ends_with(".keyhoundignore") && excluded[1].pattern == "vendor/");
+        assert!(
+            excluded[1].is_dir && excluded[1].file.ends_with(".keyhoundignore") && excluded[1].pattern == "vendor/"
+        );
     }
 }

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 
-use crate::redact::Masker;
 use crate::finding::{Finding, Origin, Redaction};
+use crate::redact::Masker;
 use crate::verify::Status;
 
 use backend::{Backend, Value};
@@ -237,7 +237,12 @@ impl Store {
                     provider_of(finding).into(),
                     finding.secret.redacted().into(),
                     sha256_hex(finding.secret.expose()).into(),
-                    masker.mask(finding.line_text(Redaction::Prefix).trim()).chars().take(300).collect::<String>().into(),
+                    masker
+                        .mask(finding.line_text(Redaction::Prefix).trim())
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                        .into(),
                     finding.confidence.to_string().into(),
                     at.clone().into(),
                     commit_date.clone().into(),

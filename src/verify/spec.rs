@@ -75,7 +75,9 @@ impl Matcher {
                 }
                 let values = values
                     .into_iter()
-                    .map(|value| serde_json::to_value(value).map_err(|err| format!("`{which}.json` {pointer:?}: {err}")))
+                    .map(|value| {
+                        serde_json::to_value(value).map_err(|err| format!("`{which}.json` {pointer:?}: {err}"))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok((pointer, values))
             })

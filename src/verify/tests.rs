@@ -97,7 +97,6 @@ fn options(mock: &Mock, provider: &str, request_timeout: Duration) -> VerifyOpti
     }
 }
 
-
 /// One answer of `fixtures/recorded-answers/*.toml`: what a provider's
 /// verification endpoint answers, written from its documentation.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -195,7 +194,8 @@ fn live_details_are_found_in_the_documented_answers() {
     let answers = recorded_answers();
     for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
         let verifier = rule.verify.as_ref().unwrap();
-        let Some(live) = answers_for(&answers, &rules, &rule.id).into_iter().find(|answer| answer.case == "live") else {
+        let Some(live) = answers_for(&answers, &rules, &rule.id).into_iter().find(|answer| answer.case == "live")
+        else {
             continue;
         };
         let response = super::http::Response {
@@ -296,4 +296,38 @@ fn a_thousand_keys_of_25_providers_are_each_checked_once_and_fast() {
     assert_eq!(mock.requests(), 1000, "each distinct key exactly once");
     assert!(findings.iter().all(|finding| finding.verification.is_some()));
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+/// Every built-in verifier against a server that accepts each connection and
+/// closes it unanswered: unknown (network), and the reason holds neither the
+/// secret nor any part of the request (several verifiers put it in the URL).
+#[test]
+fn every_built_in_verifier_keeps_the_secret_out_of_a_dropped_connection_reason() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut stream = stream;
+            stream.set_read_timeout(Some(Duration::from_millis(200))).ok();
+            let _ = std::io::Read::read(&mut stream, &mut [0u8; 4096]);
+        }
+    });
+    let rules = RuleSet::defaults().unwrap();
+    let secret = "5123456789:AAHfDroppedConnectionSecret0123";
+    for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
+        let provider = &rule.verify.as_ref().unwrap().provider;
+        let mut findings = findings_for(&rules, &rule.id, secret);
+        let options = VerifyOptions { endpoints: [(provider.clone(), url.clone())].into(), ..VerifyOptions::default() };
+        verify_findings(&mut findings, &rules, &options, &ProgressBar::hidden());
+        let status = findings[0].verification.clone().unwrap().status;
+        let Status::Unknown(reason) = &status else { panic!("{}: {status:?}", rule.id) };
+        assert!(reason.starts_with("network"), "{}: {reason}", rule.id);
+        for leaked in ["AAHfDroppedConnection", "COMPANION", "127.0.0.1", "http"] {
+            assert!(!reason.contains(leaked), "{}: the reason holds `{leaked}`: {reason}", rule.id);
+        }
+    }
+    assert!(served.load(Ordering::SeqCst) > 0);
 }

@@ -210,6 +210,12 @@ fn shards_writing_concurrently_find_exactly_what_one_scan_finds() {
 #[test]
 fn a_killed_scan_leaves_the_store_consistent_and_the_next_run_finishes_it() {
     let fleet = Fleet::new(12);
+    // Every repository but the first gets a clean 1 MB file, so the scan
+    // spends a while after its first repository: time to kill it mid-run.
+    let filler: String = (0..24_000).map(|line| format!("fixture line {line}: nothing secret here\n")).collect();
+    for repo in &fleet.repos[1..] {
+        repo.commit_file("data/fixture.txt", &filler, "fixture data");
+    }
     let dir = fleet.root.path();
     let reference = dir.join("reference.db").display().to_string();
     let t0 = std::time::Instant::now();
