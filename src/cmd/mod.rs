@@ -68,11 +68,20 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`keyhound rules list | head`): stop quietly, as other tools do.
+        Err(CmdError::Failed(err)) if is_broken_pipe(&err) => ExitCode::from(EXIT_CLEAN),
         Err(err) => {
             eprintln!("keyhound: error: {}", error_chain(&err));
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Whether writing failed because standard output's reader closed the pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn error_chain(err: &CmdError) -> String {

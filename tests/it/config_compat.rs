@@ -67,6 +67,10 @@ fn a_same_id_rule_without_regex_extends_the_default_rule() {
     );
     let (code, report) = scan_json(tree.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
+    // Positive control: without the extension the same tree's key is found.
+    let (code, report) = scan_json(tree.path(), &["--no-config"]);
+    assert_eq!(code, 1, "the planted key is there: {report:#}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|finding| finding["rule_id"] == "deepseek-api-key"));
 }
 
 /// A scanned repository's own config is not trusted: it may add rules and

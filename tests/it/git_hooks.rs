@@ -49,9 +49,27 @@ fn staged_reports_only_added_lines_and_a_clean_change_is_silent() {
 #[test]
 fn a_pure_rename_adds_nothing() {
     let repo = GitRepo::new();
-    repo.commit_file("old.env", leak_line(), "leak");
+    let settings = "APP_NAME=billing\nAPP_PORT=8080\nAPP_REGION=eu-west-1\nAPP_LOG_LEVEL=info\n";
+    repo.commit_file("old.env", format!("{}{settings}", leak_line()), "leak");
     repo.git(&["mv", "old.env", "new.env"]);
-    keyhound().current_dir(repo.path()).args(["staged", "--no-config"]).assert().code(0);
+    keyhound().current_dir(repo.path()).args(["staged", "--no-config"]).assert().code(0).stdout("");
+
+    // Positive control: the same rename plus one added line with a new key is
+    // blocked, for that line only.
+    let other = "sk-0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    repo.tree.write("new.env", format!("{}{settings}DEEPSEEK_BACKUP={other}\n", leak_line()));
+    repo.git(&["add", "-A"]);
+    let output =
+        keyhound().current_dir(repo.path()).args(["staged", "--no-config", "--format", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let places: Vec<(&str, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(places, [("new.env", 6)], "only the added line, not the renamed line 1");
 }
 
 #[test]

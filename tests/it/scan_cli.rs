@@ -119,3 +119,26 @@ fn redact_keeps_the_chosen_share_of_the_secret() {
     assert_eq!(report["findings"][0]["secret"], format!("{}*****", &TOKEN[..TOKEN.len() / 2]));
     keyhound().current_dir(tree.path()).args(["scan", ".", "--redact", "101"]).assert().code(2);
 }
+
+/// `keyhound rules list | head` stops quietly when the reader goes away.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let binary = assert_cmd::cargo::cargo_bin("keyhound");
+    let mut child = std::process::Command::new(binary)
+        .args(["rules", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("Broken pipe") && !stderr.contains("error"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}

@@ -80,6 +80,12 @@ fn symlinks_out_of_the_tree_are_not_followed() {
     std::os::unix::fs::symlink(outside.path(), tree.path().join("link")).unwrap();
     let (code, report) = scan_json(tree.path(), &[]);
     assert_eq!(code, 0, "{report}");
+    assert_eq!(report["stats"]["skipped"]["symlink"], 1, "{report}");
+    // Positive control: the same secret in a regular file of the tree is found.
+    tree.write("inside/secret.txt", format!("{TOKEN}\n"));
+    let (code, report) = scan_json(tree.path(), &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(finding_keys(&report), [("test-token".into(), "inside/secret.txt".into(), 1)], "not link/secret.txt");
 }
 
 #[test]
@@ -152,8 +158,14 @@ fn gitignore_and_keyhoundignore_are_respected_unless_no_ignore() {
 fn the_git_directory_is_never_scanned() {
     let tree = tree_with_rules();
     tree.write(".git/config", format!("{TOKEN}\n"));
-    let (code, _) = scan_json(tree.path(), &["--no-ignore"]);
-    assert_eq!(code, 0);
+    tree.write("sub/.git/config", format!("{TOKEN}\n"));
+    let (code, report) = scan_json(tree.path(), &["--no-ignore"]);
+    assert_eq!(code, 0, "{report}");
+    // Positive control: the same file under a look-alike name is scanned and found.
+    tree.write(".github/config", format!("{TOKEN}\n"));
+    let (code, report) = scan_json(tree.path(), &["--no-ignore"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(finding_keys(&report), [("test-token".into(), ".github/config".into(), 1)]);
 }
 
 #[test]
