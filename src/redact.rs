@@ -101,6 +101,18 @@ impl Masker {
         }
     }
 
+    /// Masks a verification's reason and details in place.
+    pub fn mask_verification(&self, verification: &mut crate::verify::Verification) {
+        if let crate::verify::Status::Unknown(reason) = &mut verification.status {
+            if let Cow::Owned(masked) = self.mask(reason) {
+                *reason = masked;
+            }
+        }
+        for value in verification.details.values_mut() {
+            self.mask_json(value);
+        }
+    }
+
     /// Whether `text` holds any known secret.
     pub fn finds_any(&self, text: &str) -> bool {
         self.automaton.as_ref().is_some_and(|automaton| automaton.is_match(text))

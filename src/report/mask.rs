@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use crate::finding::{CommitInfo, Finding, Origin, Redaction, Secret};
 use crate::redact::Masker;
-use crate::verify::Status;
 
 /// Replaces every found secret in the findings' line, match, commit and
 /// verification texts with its redacted form (nothing changes with
@@ -32,14 +31,7 @@ pub fn mask_secrets(findings: &mut [Finding], redaction: Redaction) {
         }
         mask_commit(&mut finding.origin, &mask);
         if let Some(verification) = &mut finding.verification {
-            if let Status::Unknown(reason) = &mut verification.status {
-                if let Some(masked) = mask(reason) {
-                    *reason = masked;
-                }
-            }
-            for value in verification.details.values_mut() {
-                masker.mask_json(value);
-            }
+            masker.mask_verification(verification);
         }
     }
 }

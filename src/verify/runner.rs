@@ -177,14 +177,8 @@ fn verify_one(
     deadline: Instant,
 ) -> Verification {
     let mut verification = ask(verifier, base_url, key, client, options, deadline);
-    let masker =
-        Masker::redacting(std::iter::once(key.secret.as_str()).chain(key.companions.values().map(String::as_str)));
-    if let Status::Unknown(reason) = &mut verification.status {
-        *reason = masker.mask(reason).into_owned();
-    }
-    for value in verification.details.values_mut() {
-        masker.mask_json(value);
-    }
+    Masker::redacting(std::iter::once(key.secret.as_str()).chain(key.companions.values().map(String::as_str)))
+        .mask_verification(&mut verification);
     verification
 }
 

@@ -141,8 +141,15 @@ fn answers_for<'a>(answers: &'a [Recorded], rules: &RuleSet, rule: &str) -> Vec<
         .collect()
 }
 
-fn status_of(rules: &RuleSet, rule: &str, answer: &Recorded, delay: Duration, timeout: Duration) -> Status {
-    let mock = Mock::serving(vec![(answer.status, answer.body.clone(), delay)], &answer.content_type);
+/// The status `rule` gives a secret when its provider answers `sequence` (in order).
+fn status_serving(
+    rules: &RuleSet,
+    rule: &str,
+    sequence: Vec<(u16, String, Duration)>,
+    content_type: &str,
+    timeout: Duration,
+) -> Status {
+    let mock = Mock::serving(sequence, content_type);
     let provider = &rules.get(rule).unwrap().verify.as_ref().unwrap().provider;
     let mut findings = findings_for(rules, rule, "SECRET-VALUE-123");
     verify_findings(&mut findings, rules, &options(&mock, provider, timeout), &ProgressBar::hidden());
@@ -169,7 +176,8 @@ fn every_built_in_verifier_reads_its_providers_documented_answers() {
             );
         }
         for answer in recorded {
-            let status = status_of(&rules, &rule.id, answer, Duration::ZERO, fast);
+            let answered = vec![(answer.status, answer.body.clone(), Duration::ZERO)];
+            let status = status_serving(&rules, &rule.id, answered, &answer.content_type, fast);
             let expected = match answer.case.as_str() {
                 "live" => Status::Live,
                 "dead" => Status::Dead,
@@ -231,13 +239,7 @@ fn every_built_in_verifier_retries_and_never_calls_a_failure_dead() {
     assert!(verifiable.len() >= 25, "{} verifiable rules", verifiable.len());
     for rule in &verifiable {
         let live = answers_for(&answers, &rules, rule).into_iter().find(|answer| answer.case == "live").unwrap();
-        let serve = |sequence: Vec<(u16, String, Duration)>, timeout: Duration| {
-            let mock = Mock::serving(sequence, &live.content_type);
-            let provider = &rules.get(rule).unwrap().verify.as_ref().unwrap().provider;
-            let mut findings = findings_for(&rules, rule, "SECRET-VALUE-123");
-            verify_findings(&mut findings, &rules, &options(&mock, provider, timeout), &ProgressBar::hidden());
-            findings[0].verification.clone().expect("verified").status
-        };
+        let serve = |sequence, timeout| status_serving(&rules, rule, sequence, &live.content_type, timeout);
         let recorded_live = (live.status, live.body.clone(), now);
         let limited = vec![(429, "{}".into(), now), recorded_live.clone()];
         assert_eq!(serve(limited, fast), Status::Live, "{rule}: 429 then live");
