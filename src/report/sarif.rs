@@ -68,11 +68,15 @@ fn descriptor(id: &str, rule: Option<&Rule>) -> ReportingDescriptor {
     let mut properties = BTreeMap::new();
     properties.insert("precision".to_string(), json!(precision(rule.map(|rule| rule.confidence))));
     properties.insert("security-severity".to_string(), json!("8.0"));
-    let tags: Vec<String> = ["security", "secret"]
-        .into_iter()
-        .map(String::from)
-        .chain(rule.into_iter().flat_map(|rule| rule.tags.clone()))
-        .collect();
+    // SARIF requires unique tags; a rule's own tags may repeat "secret".
+    let mut tags: Vec<String> = Vec::new();
+    for tag in
+        ["security", "secret"].into_iter().map(String::from).chain(rule.into_iter().flat_map(|rule| rule.tags.clone()))
+    {
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
     ReportingDescriptor::builder()
         .id(id)
         .name(id)
@@ -158,6 +162,42 @@ fn uri(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::uri;
+    use crate::finding::{Finding, Origin, Redaction};
+    use crate::report::{write_report, Format, RenderOptions, Report};
+    use crate::rules::RuleSet;
+    use crate::stats::ScanStats;
+
+    /// A SARIF log with one result of every built-in rule (its first example as
+    /// the finding) validates against the official 2.1.0 schema: rule
+    /// descriptors included, whose tags must be unique.
+    #[test]
+    fn a_result_of_every_built_in_rule_validates_against_the_schema() {
+        let rules = RuleSet::defaults().unwrap();
+        let findings: Vec<Finding> = rules
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let example = rule.examples.first().cloned().unwrap_or_else(|| format!("{}-example", rule.id));
+                let origin = Origin::File(format!("src/file{index}.env").into());
+                Finding { tags: rule.tags.clone(), ..Finding::sample(&rule.id, &example, origin, index + 1) }
+            })
+            .collect();
+        let stats = ScanStats::default();
+        let report = Report { findings: &findings, stats: &stats, rules: &rules };
+        let mut out = Vec::new();
+        write_report(Format::Sarif, &report, RenderOptions { redaction: Redaction::Prefix, color: false }, &mut out)
+            .unwrap();
+        let log: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sarif-schema-2.1.0.json");
+        let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(schema_path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> =
+            validator.iter_errors(&log).map(|err| format!("{err} at {}", err.instance_path)).take(20).collect();
+        assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+        assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), rules.rules.len());
+        assert_eq!(log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), rules.rules.len());
+    }
 
     #[test]
     fn uris_escape_reserved_characters() {
