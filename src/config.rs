@@ -21,6 +21,10 @@ pub enum ConfigOrigin {
     /// A file found in the scanned directory (narrowing only, see
     /// [`crate::rules::repo_config`]), and what it tried that was refused.
     Discovered(PathBuf, Vec<String>),
+    /// A file found in the scanned directory that cannot be loaded (the
+    /// problem, with its line where known): the built-in rules are used, and
+    /// the run fails closed (exit 3 when nothing is found).
+    Unusable(PathBuf, String),
 }
 
 /// How to choose the config.
@@ -42,11 +46,44 @@ pub fn resolve_rules(choice: ConfigChoice<'_>, roots: &[PathBuf]) -> Result<(Rul
         ConfigChoice::Discover => match discover(roots) {
             Some(path) => {
                 let root = repository_root(&path);
-                let (rules, refused) = load_repo_config(&path, &root)?;
-                Ok((rules, ConfigOrigin::Discovered(path, refused)))
+                match load_repo_config(&path, &root) {
+                    Ok((rules, refused)) => Ok((rules, ConfigOrigin::Discovered(path, refused))),
+                    // Whoever can commit to a repository must not be able to make
+                    // every later scan of it silent with a broken config.
+                    Err(err) => {
+                        let problem = locate_problem(&path, &err);
+                        Ok((RuleSet::defaults()?, ConfigOrigin::Unusable(path, problem)))
+                    }
+                }
             }
             None => Ok((RuleSet::defaults()?, ConfigOrigin::Defaults)),
         },
+    }
+}
+
+/// `FILE:LINE: what is wrong` for a config that failed to load: the TOML
+/// parser's line, or the line that declares the broken rule.
+pub fn locate_problem(path: &Path, err: &ConfigError) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let message = err.to_string();
+    let line = match err {
+        ConfigError::Parse { message, .. } => message
+            .split("line ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse::<usize>().ok()),
+        ConfigError::Rule { rule_id, .. } => text.lines().position(|line| {
+            let line = line.trim();
+            line.starts_with("id") && (line.contains(&format!("\"{rule_id}\"")) || line.contains(&format!("'{rule_id}'")))
+        }).map(|index| index + 1),
+        _ => None,
+    };
+    // The TOML parser's message spans several lines (a source excerpt): keep its words.
+    let words: Vec<&str> = message.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('|') && !line.contains(" | ") && !line.starts_with('^')).collect();
+    let problem = words.join(": ");
+    match line {
+        Some(line) => format!("{}:{line}: {problem}", path.display()),
+        None => format!("{}: {problem}", path.display()),
     }
 }
 

@@ -104,6 +104,9 @@ pub struct ScanStats {
     pub skipped_files: Vec<Skipped>,
     /// Rules loaded.
     pub rules: usize,
+    /// Config files found in the scanned tree that could not be loaded (`FILE:LINE: problem`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config_errors: Vec<String>,
     /// Wall-clock duration in milliseconds.
     pub duration_ms: u64,
 }

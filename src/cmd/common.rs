@@ -55,6 +55,13 @@ impl Session {
         if common.verbose {
             describe_config(&origin, rules.len());
         }
+        if let ConfigOrigin::Unusable(_, problem) = &origin {
+            eprintln!(
+                "keyhound: warning: the scanned repository's config cannot be used: {}; scanning with the built-in \
+                 rules, and the run fails (exit 3) even if nothing is found",
+                printable(problem)
+            );
+        }
         if let (ConfigOrigin::Discovered(_, refused), false) = (&origin, common.quiet) {
             for warning in refused {
                 eprintln!("keyhound: warning: {warning}");
@@ -105,6 +112,9 @@ impl Session {
             results.stats.findings = results.findings.len() as u64;
         }
         results.stats.rules = self.scanner.rules().len();
+        if let ConfigOrigin::Unusable(_, problem) = &self.config_origin {
+            results.stats.config_errors.push(problem.clone());
+        }
         results.stats.suppressed_by_config = self.scanner.config_suppressed();
         if let (ConfigOrigin::Discovered(path, _), false) = (&self.config_origin, common.quiet) {
             if results.stats.suppressed_by_config > 0 {
@@ -151,6 +161,10 @@ impl Session {
             FailOn::Any => !results.findings.is_empty(),
             FailOn::Live => results.findings.iter().any(finding_is_live),
         };
+        if !failing && !results.stats.config_errors.is_empty() {
+            eprintln!("keyhound: the scanned repository's config could not be used (see above): exit {EXIT_SCAN_ERROR}");
+            return Ok(EXIT_SCAN_ERROR);
+        }
         Ok(if failing { common.exit_code } else { EXIT_CLEAN })
     }
 }
@@ -216,6 +230,9 @@ fn describe_config(origin: &ConfigOrigin, rule_count: usize) {
         ConfigOrigin::Explicit(path) => eprintln!("keyhound: using {rule_count} rules from {}", path.display()),
         ConfigOrigin::Discovered(path, _) => {
             eprintln!("keyhound: using {rule_count} rules from discovered config {}", path.display())
+        }
+        ConfigOrigin::Unusable(path, _) => {
+            eprintln!("keyhound: using the {rule_count} default rules ({} cannot be used)", path.display())
         }
     }
 }

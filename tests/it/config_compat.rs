@@ -109,3 +109,43 @@ fn a_discovered_config_that_suppresses_findings_is_named_in_the_output() {
     let (_, everything) = scan_json(tree.path(), &["--no-config"]);
     assert_eq!(finding_keys(&everything).len(), 1);
 }
+
+/// A scanned repository's broken config cannot silence its scans: it is
+/// named (file, line, problem) on stderr and in the JSON stats, the built-in
+/// rules still run, and a run that finds nothing exits 3, not 0. A config
+/// given with `--config` stays strict.
+#[test]
+fn a_broken_discovered_config_is_reported_and_the_built_in_rules_still_run() {
+    let broken = [
+        (".keyhound.toml", "[[rules]]\nid = \"x\"\nregex = 'a'\nfrobnicate = true\n", 4, "unknown field"),
+        (".gitleaks.toml", "title = \"t\"\n\n[[rules]]\nid = \"bad-regex\"\nregex = '''(unclosed'''\n", 4, "bad-regex"),
+        (
+            ".keyhound.toml",
+            "[[rules]]\nid = \"acme\"\nregex = 'tok_[a-z]{8}'\n[rules.verify]\nprovider = \"acme\"\nbase_url = \"http://evil.example\"\npath = \"/\"\nlive = { status = [200] }\ndead = { status = [401] }\n",
+            2,
+            "acme",
+        ),
+    ];
+    for (name, text, line, problem) in broken {
+        let tree = Tree::new();
+        tree.write(name, text);
+        tree.write("clean.txt", "nothing here\n");
+        let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{name}: fails closed: {stderr}");
+        assert!(stderr.contains(&format!("{name}:{line}:")) && stderr.contains(problem), "{name}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let errors = report["stats"]["config_errors"].to_string();
+        assert!(errors.contains(name) && errors.contains(problem), "{errors}");
+
+        // The built-in rules still run: a planted key is found (exit 1).
+        tree.write(".env", std::fs::read_to_string(fixtures().join("planted/.env")).unwrap());
+        let (code, report) = scan_json(tree.path(), &[]);
+        assert_eq!(code, 1, "{name}: {report}");
+        assert!(!report["findings"].as_array().unwrap().is_empty());
+
+        // Given by the user, the same file is an error (exit 2).
+        let strict = keyhound().current_dir(tree.path()).args(["scan", ".", "--config", name]).output().unwrap();
+        assert_eq!(strict.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&strict.stderr));
+    }
+}
