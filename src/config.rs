@@ -72,14 +72,22 @@ pub fn locate_problem(path: &Path, err: &ConfigError) -> String {
             .nth(1)
             .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|digits| digits.parse::<usize>().ok()),
-        ConfigError::Rule { rule_id, .. } => text.lines().position(|line| {
-            let line = line.trim();
-            line.starts_with("id") && (line.contains(&format!("\"{rule_id}\"")) || line.contains(&format!("'{rule_id}'")))
-        }).map(|index| index + 1),
+        ConfigError::Rule { rule_id, .. } => text
+            .lines()
+            .position(|line| {
+                let line = line.trim();
+                line.starts_with("id")
+                    && (line.contains(&format!("\"{rule_id}\"")) || line.contains(&format!("'{rule_id}'")))
+            })
+            .map(|index| index + 1),
         _ => None,
     };
     // The TOML parser's message spans several lines (a source excerpt): keep its words.
-    let words: Vec<&str> = message.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('|') && !line.contains(" | ") && !line.starts_with('^')).collect();
+    let words: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('|') && !line.contains(" | ") && !line.starts_with('^'))
+        .collect();
     let problem = words.join(": ");
     match line {
         Some(line) => format!("{}:{line}: {problem}", path.display()),

@@ -162,7 +162,9 @@ impl Session {
             FailOn::Live => results.findings.iter().any(finding_is_live),
         };
         if !failing && !results.stats.config_errors.is_empty() {
-            eprintln!("keyhound: the scanned repository's config could not be used (see above): exit {EXIT_SCAN_ERROR}");
+            eprintln!(
+                "keyhound: the scanned repository's config could not be used (see above): exit {EXIT_SCAN_ERROR}"
+            );
             return Ok(EXIT_SCAN_ERROR);
         }
         Ok(if failing { common.exit_code } else { EXIT_CLEAN })

@@ -8,6 +8,7 @@
 
 pub mod allow;
 pub mod checksum;
+pub mod composite;
 pub mod entropy;
 pub mod location;
 pub mod prefilter;
@@ -102,6 +103,8 @@ pub struct Scanner {
     config_suppressed: AtomicU64,
     /// Whether any allowlist comes from a config file.
     config_allowlists: bool,
+    /// Composite (`required`) and `skipReport` rules.
+    composites: composite::Composites,
 }
 
 impl Scanner {
@@ -118,7 +121,16 @@ impl Scanner {
             .flat_map(|rule| &rule.allowlists)
             .chain(&rules.global_allowlists)
             .any(|allowlist| allowlist.from_config_file);
-        Ok(Scanner { rules, prefilter, unfiltered, path_only, config_suppressed: AtomicU64::new(0), config_allowlists })
+        let composites = composite::Composites::new(&rules);
+        Ok(Scanner {
+            rules,
+            prefilter,
+            unfiltered,
+            path_only,
+            config_suppressed: AtomicU64::new(0),
+            config_allowlists,
+            composites,
+        })
     }
 
     /// The rules this scanner runs.
@@ -262,6 +274,13 @@ impl Scanner {
         scratch.touched = touched;
         self.resolve_overlaps(out, first_new, &scratch.claimed);
         scratch.claimed.clear();
+        if first_new == 0 {
+            self.composites.apply(input.bytes, out);
+        } else {
+            let mut new = out.split_off(first_new);
+            self.composites.apply(input.bytes, &mut new);
+            out.append(&mut new);
+        }
     }
 
     /// Turns a match into a reportable finding. `locator` must belong to the same input.

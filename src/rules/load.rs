@@ -165,6 +165,17 @@ pub fn load_rule_str(text: &str, name: &str) -> Result<RuleSet, ConfigError> {
 /// Rejects rules that have neither a `regex` nor a `path` (only valid as an
 /// extension of a same-id base rule, which [`merge`] has consumed by now).
 fn check_complete(set: RuleSet) -> Result<RuleSet, ConfigError> {
+    for rule in &set.rules {
+        if let Some(missing) =
+            rule.required.iter().find(|required| !set.rules.iter().any(|other| other.id == required.id))
+        {
+            return Err(rule_error(
+                &rule.source,
+                &rule.id,
+                format!("`[[rules.required]]` names `{}`, which is not a rule of this config", missing.id),
+            ));
+        }
+    }
     if let Some(rule) = set.rules.iter().find(|rule| rule.regex.is_none() && rule.path.is_none()) {
         return Err(rule_error(
             &rule.source,
@@ -224,6 +235,8 @@ fn merge(base: &mut RuleSet, own: RuleSet) {
                 existing.allowlists.extend(rule.allowlists);
                 existing.keywords.extend(rule.keywords);
                 existing.tags.extend(rule.tags);
+                existing.required.extend(rule.required);
+                existing.skip_report |= rule.skip_report;
             }
             Some(existing) => *existing = rule,
             None => base.rules.push(rule),
@@ -332,6 +345,9 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         allowlists.push(allowlist);
     }
 
+    if let Some(required) = spec.required.iter().find(|required| required.id == id) {
+        return Err(fail(format!("`required` names the rule itself (`{}`)", required.id)));
+    }
     let verify = match spec.verify {
         Some(verify) => Some(crate::verify::spec::Verifier::compile(verify).map_err(fail)?),
         None => None,
@@ -360,6 +376,8 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         checksum,
         window: spec.window.or(multiline.then_some(MULTILINE_WINDOW)),
         fallback: spec.fallback,
+        skip_report: spec.skip_report,
+        required: spec.required,
         examples: spec.examples,
         negative_examples: spec.negative_examples,
         source: source.clone(),

@@ -125,6 +125,10 @@ pub struct Rule {
     pub window: Option<usize>,
     /// Report only when no other rule found an overlapping secret.
     pub fallback: bool,
+    /// Never reported: only a requirement of composite rules (gitleaks `skipReport`).
+    pub skip_report: bool,
+    /// Rules that must also match nearby for this one to report (gitleaks `[[rules.required]]`).
+    pub required: Vec<schema::RequiredSpec>,
     /// How to verify the rule's secrets with the provider.
     pub verify: Option<crate::verify::spec::Verifier>,
     /// How to revoke or rotate the rule's secrets.

@@ -83,6 +83,14 @@ pub struct RuleSpec {
     /// Allowlists (gitleaks 8.25 and later).
     #[serde(default)]
     pub allowlists: Vec<AllowlistSpec>,
+    /// gitleaks 8.28: the rule's matches are never reported; they only serve
+    /// as `required` parts of other (composite) rules.
+    #[serde(default, rename = "skipReport")]
+    pub skip_report: bool,
+    /// gitleaks 8.28: a composite rule reports only when each of these rules
+    /// also matches nearby in the same input.
+    #[serde(default)]
+    pub required: Vec<RequiredSpec>,
     /// keyhound: base confidence of the rule's findings.
     #[serde(default)]
     pub confidence: Option<Confidence>,
@@ -110,6 +118,20 @@ pub struct RuleSpec {
     /// keyhound: how to revoke or rotate the rule's secrets when they are live.
     #[serde(default)]
     pub rotate: Option<RotateSpec>,
+}
+
+/// `[[rules.required]]`: a rule that must also match near a composite rule's match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredSpec {
+    /// The required rule's id.
+    pub id: String,
+    /// At most this many lines away (either direction).
+    #[serde(default, rename = "withinLines")]
+    pub within_lines: Option<usize>,
+    /// At most this many columns away (either direction).
+    #[serde(default, rename = "withinColumns")]
+    pub within_columns: Option<usize>,
 }
 
 /// `[rules.rotate]`: which built-in rotation the rule's secrets get.

@@ -149,3 +149,73 @@ fn a_broken_discovered_config_is_reported_and_the_built_in_rules_still_run() {
         assert_eq!(strict.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&strict.stderr));
     }
 }
+
+/// A gitleaks 8.28 config: composite rules (`[[rules.required]]` with
+/// `withinLines`/`withinColumns`), `skipReport`, and `[[rules.allowlists]]`/
+/// `[[allowlists]]` with `condition`, `regexTarget` and `targetRules`.
+#[test]
+fn a_current_gitleaks_config_with_composite_rules_is_honoured() {
+    let config = r#"
+title = "gitleaks 8.28 style"
+minVersion = "v8.28.0"
+
+[[rules]]
+id = "acme-client-secret"
+description = "Acme client secret (reported only next to its client id)"
+regex = '''(?i)acme_secret\s*=\s*"?([a-z0-9]{24})'''
+secretGroup = 1
+keywords = ["acme_secret"]
+[[rules.required]]
+id = "acme-client-id"
+withinLines = 2
+[[rules.allowlists]]
+condition = "AND"
+regexTarget = "line"
+regexes = ['''# test fixture''']
+paths = ['''(?:^|/)tests/''']
+
+[[rules]]
+id = "acme-client-id"
+description = "Acme client id"
+regex = '''acme_id\s*=\s*"?(AC[0-9]{8})'''
+keywords = ["acme_id"]
+skipReport = true
+
+[[rules]]
+id = "acme-webhook"
+regex = '''(whk_[a-z0-9]{20})'''
+keywords = ["whk_"]
+[[rules.required]]
+id = "acme-client-id"
+withinColumns = 12
+
+[[allowlists]]
+description = "docs examples for the webhook rule only"
+targetRules = ["acme-webhook"]
+paths = ['''(?:^|/)docs/''']
+"#;
+    let tree = Tree::new();
+    tree.write("gitleaks.toml", config);
+    tree.write("app/settings.py", "acme_id = \"AC12345678\"\nacme_secret = \"q8v2m4x7k1z9p3w6a5s4d3f2\"\n");
+    tree.write("app/lonely.py", "acme_secret = \"z9p3w6a5s4d3f2q8v2m4x7k1\"\n");
+    tree.write("app/far.py", "acme_id = \"AC12345678\"\n\n\n\nacme_secret = \"a5s4d3f2q8v2m4x7k1z9p3w6\"\n");
+    tree.write(
+        "tests/test_client.py",
+        "acme_id = \"AC87654321\"\nacme_secret = \"m4x7k1z9p3w6a5s4d3f2q8v2\"  # test fixture\n",
+    );
+    tree.write("hooks.cfg", "acme_id = \"AC11112222\"\nwhk_abcdefghij0123456789\n");
+    tree.write("docs/hooks.cfg", "acme_id = \"AC11112222\"\nwhk_0123456789abcdefghij\n");
+    let (code, report) = scan_json(tree.path(), &["--config", "gitleaks.toml"]);
+    assert_eq!(code, 1, "{report:#}");
+    let mut keys = finding_keys(&report);
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ("acme-client-secret".to_string(), "app/settings.py".to_string(), 2),
+            ("acme-webhook".to_string(), "hooks.cfg".to_string(), 2),
+        ],
+        "lonely.py lacks the client id, far.py has it 4 lines away, the test fixture is allowed (AND), \
+         docs/ is allowed for the webhook rule only, and the skipReport client id is never reported"
+    );
+}
