@@ -27,6 +27,8 @@ pub enum SkipReason {
     MissingObject,
     /// An archive nested deeper than `--max-archive-depth` (not opened).
     ArchiveDepth,
+    /// Bytes after an archive's compressed data that are not more of it (what decoded was scanned).
+    TrailingData,
     /// Excluded by an ignore file (`.gitignore`, `.ignore`, `.keyhoundignore`).
     Ignored,
 }
@@ -45,13 +47,17 @@ impl SkipReason {
             SkipReason::MissingObject => "missing or corrupt git object",
             SkipReason::ArchiveDepth => "archive nested too deep",
             SkipReason::Ignored => "ignored by an ignore file",
+            SkipReason::TrailingData => "trailing data after an archive",
         }
     }
 
     /// Whether a skip of this kind means content that might hold a secret went
     /// unscanned for a reason the user should hear about without `--verbose`.
     pub fn is_warning(self) -> bool {
-        matches!(self, SkipReason::Unreadable | SkipReason::MissingObject | SkipReason::ArchiveDepth)
+        matches!(
+            self,
+            SkipReason::Unreadable | SkipReason::MissingObject | SkipReason::ArchiveDepth | SkipReason::TrailingData
+        )
     }
 }
 

@@ -49,6 +49,9 @@ pub enum Member {
     TooLarge(String, String),
     /// A member or archive that could not be read (name, detail).
     Unreadable(String, String),
+    /// Bytes after the end of a compressed stream that are not another
+    /// stream (name, detail): what came before was scanned.
+    TrailingData(String, String),
 }
 
 /// Reads the members of an archive of `kind` one at a time, handing each to
@@ -68,8 +71,11 @@ pub fn for_each_member(
         Kind::Tar => tar_members(bytes, max_member, budget, visit),
         Kind::Gzip => {
             let limit = max_member.min(ratio_limit(bytes.len() as u64));
-            let member = read_member(String::new(), flate2::read::MultiGzDecoder::new(bytes), limit, budget);
+            let (member, trailing) = gzip_member(bytes, limit, budget);
             visit(member, budget);
+            if let Some(detail) = trailing {
+                visit(Member::TrailingData(String::new(), detail), budget);
+            }
         }
     }
 }
@@ -112,6 +118,48 @@ fn zip_members(bytes: &[u8], max_member: u64, budget: &mut u64, visit: &mut dyn 
         let member = read_member(name, file, limit, budget);
         visit(member, budget);
     }
+}
+
+/// Decompresses every gzip stream of `bytes` (a file may hold several, one
+/// after the other) as one member. Bytes after the last stream that are not
+/// another stream are reported (`gzip -d` warns "trailing garbage ignored")
+/// instead of making the whole file unreadable.
+fn gzip_member(bytes: &[u8], limit: u64, budget: &mut u64) -> (Member, Option<String>) {
+    let limit = limit.min(*budget);
+    let mut content = Vec::new();
+    let mut rest = bytes;
+    let mut trailing = None;
+    while !rest.is_empty() {
+        if !rest.starts_with(&[0x1f, 0x8b]) {
+            trailing = Some(format!("{} bytes after the gzip data were not decompressed", rest.len()));
+            break;
+        }
+        let room = (limit + 1).saturating_sub(content.len() as u64);
+        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let read = (&mut decoder).take(room).read_to_end(&mut content);
+        match read {
+            Err(err) if content.is_empty() => return (Member::Unreadable(String::new(), err.to_string()), None),
+            Err(err) => {
+                trailing =
+                    Some(format!("the data after the first {} decompressed bytes is corrupt: {err}", content.len()));
+                break;
+            }
+            Ok(_) if content.len() as u64 > limit => {
+                let detail = format!(
+                    "expands past {limit} bytes (the size limit, or {MAX_RATIO}x its compressed size: a decompression bomb?)"
+                );
+                return (Member::TooLarge(String::new(), detail), None);
+            }
+            Ok(_) => {}
+        }
+        let remaining = decoder.into_inner();
+        if remaining.len() == rest.len() {
+            break; // nothing consumed: no progress possible
+        }
+        rest = remaining;
+    }
+    *budget -= content.len() as u64;
+    (Member::Content(String::new(), content), trailing)
 }
 
 /// The most a member compressed to `compressed` bytes may expand to.
@@ -228,6 +276,18 @@ mod tests {
         let mut budget = 1 << 20;
         assert!(matches!(&members(Kind::Gzip, &gz, 1024, &mut budget)[0], Member::Content(_, c) if c == b"inner text"));
         assert!(matches!(&members(Kind::Gzip, &gz[..10], 1024, &mut budget)[0], Member::Unreadable(..)));
+
+        // Bytes after the stream (which `gzip -d` ignores with a warning): the stream is still read.
+        let mut padded = gz.clone();
+        padded.extend_from_slice(b"\0\0\0\0garbage after the end");
+        let read = members(Kind::Gzip, &padded, 1024, &mut budget);
+        assert!(matches!(&read[0], Member::Content(_, c) if c == b"inner text"), "{read:?}");
+        assert!(matches!(&read[1], Member::TrailingData(_, detail) if detail.contains("bytes after")), "{read:?}");
+        // Two streams one after the other are one member.
+        let twice = [gz.clone(), gz.clone()].concat();
+        assert!(
+            matches!(&members(Kind::Gzip, &twice, 1024, &mut budget)[0], Member::Content(_, c) if c == b"inner textinner text")
+        );
 
         let mut tar = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();

@@ -195,6 +195,10 @@ impl<'s> Worker<'s> {
                     let path = Origin::archive_member(origin, name).display_path();
                     self.results.stats.skip(path, SkipReason::Unreadable, Some(detail));
                 }
+                archive::Member::TrailingData(name, detail) => {
+                    let path = Origin::archive_member(origin, name).display_path();
+                    self.results.stats.skip(path, SkipReason::TrailingData, Some(detail));
+                }
             });
             return;
         }

@@ -205,13 +205,14 @@ fn a_malformed_config_is_a_usage_error_naming_the_file() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("bad.toml").and(predicate::str::contains("rule `x`")));
+    // A discovered one is not the user's: named, the built-in rules run, and the run fails closed (3).
     tree.write(".keyhound.toml", "this is not toml");
     keyhound()
         .current_dir(tree.path())
         .args(["scan", "."])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains(".keyhound.toml"));
+        .code(3)
+        .stderr(predicate::str::contains(".keyhound.toml:1:"));
 }
 
 #[test]
@@ -274,4 +275,31 @@ fn archives_are_opened_in_memory_including_nested_ones() {
     assert_eq!(paths, ["bundle.zip!../../outside.txt:1", "bundle.zip!release.tgz!release.tar!deploy/.env:1"]);
     assert_eq!(report["stats"]["skipped"]["too_large"], 1, "the bomb member is cut at the size limit");
     assert!(!tree.path().parent().unwrap().join("outside.txt").exists(), "nothing is ever written");
+}
+
+/// A `.tgz` with bytes after its gzip stream (which `gzip -d` decompresses
+/// with a warning) is scanned, and the trailing bytes are a warning.
+#[test]
+fn an_archive_with_trailing_bytes_is_scanned_and_the_rest_is_a_warning() {
+    use std::io::Write as _;
+    let mut tar = tar::Builder::new(Vec::new());
+    let content = b"GITHUB_TOKEN=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\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "release/config.env", &content[..]).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes.extend_from_slice(&[0u8; 512]);
+    let tree = Tree::new();
+    tree.write("release.tgz", bytes);
+    let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["findings"][0]["path"], "release.tgz!release.tar!release/config.env", "{report:#}");
+    assert_eq!(report["stats"]["skipped"]["trailing_data"], 1, "{}", report["stats"]);
+    assert!(stderr.contains("trailing data"), "{stderr}");
 }
