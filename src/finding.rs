@@ -330,6 +330,8 @@ pub struct Finding {
     pub confidence: Confidence,
     /// The rule's tags.
     pub tags: Vec<String>,
+    /// Rules from config files that matched the same secret at the same place.
+    pub also_matched: Vec<String>,
     /// Stable identity of this finding.
     pub fingerprint: Fingerprint,
     /// What the provider said, when verification ran.
@@ -413,6 +415,7 @@ impl Finding {
             entropy: 4.0,
             confidence: Confidence::High,
             tags: vec![],
+            also_matched: vec![],
             verification: None,
         }
     }
@@ -460,6 +463,7 @@ mod tests {
             entropy: 4.0,
             confidence: Confidence::High,
             tags: vec![],
+            also_matched: vec![],
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
             verification: None,
         };

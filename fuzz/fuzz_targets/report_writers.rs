@@ -44,6 +44,7 @@ fn finding(raw: &Raw) -> Finding {
         entropy: 3.5,
         confidence: [Confidence::Low, Confidence::Medium, Confidence::High][usize::from(raw.confidence % 3)],
         tags: vec!["fuzz".into()],
+        also_matched: vec![],
         fingerprint: Fingerprint::compute(&raw.rule_id, &raw.path, &secret),
         verification: None,
     }

@@ -151,6 +151,7 @@ fn write_sarif(findings: &[StoredFinding], out: &mut dyn Write) -> io::Result<()
                     _ => Confidence::Medium,
                 },
                 tags: vec![stored.provider.clone()],
+                also_matched: vec![],
                 fingerprint: Fingerprint::parse(&stored.fingerprint)
                     .unwrap_or_else(|_| Fingerprint::compute(&stored.rule_id, &path, &stored.fingerprint)),
                 verification: None,

@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::finding::{Confidence, Finding, Fingerprint, Origin, Secret};
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Rule, RuleSet, RuleSource};
 
 use allow::Candidate;
 use location::{line_end, line_start, Locator};
@@ -43,6 +43,9 @@ pub struct Match {
     pub entropy: f32,
     /// Confidence after context.
     pub confidence: Confidence,
+    /// Rules from config files that matched the same secret at the same place
+    /// (reported once, as this built-in rule's finding).
+    pub also_matched: Vec<usize>,
 }
 
 /// One input to scan.
@@ -235,6 +238,7 @@ impl Scanner {
                     matched: 0..0,
                     entropy: 0.0,
                     confidence: self.rules.rules[index].confidence,
+                    also_matched: Vec::new(),
                 });
             }
         }
@@ -305,6 +309,7 @@ impl Scanner {
             entropy: found.entropy,
             confidence: found.confidence,
             tags: rule.tags.clone(),
+            also_matched: found.also_matched.iter().map(|&index| self.rules.rules[index].id.clone()).collect(),
             verification: None,
         }
     }
@@ -449,7 +454,7 @@ impl Scanner {
         let allowing = rule.allowlists.iter().chain(&self.rules.global_allowlists).find(|list| list.allows(&candidate));
         match allowing {
             Some(allowing) => Err(Some(allowing)),
-            None => Ok(Match { rule: index, secret, matched, entropy, confidence }),
+            None => Ok(Match { rule: index, secret, matched, entropy, confidence, also_matched: Vec::new() }),
         }
     }
 
@@ -471,7 +476,41 @@ impl Scanner {
         new.retain(|found| !(self.rules.rules[found.rule].fallback && overlaps_any(&found.secret, claimed)));
         new.sort_by_key(|found| (found.secret.start, found.secret.end, found.rule));
         new.dedup_by(|later, earlier| later.rule == earlier.rule && later.secret == earlier.secret);
+        self.merge_config_duplicates(&mut new);
         out.append(&mut new);
+    }
+
+    /// One secret, one finding: where a config file's rule and a built-in
+    /// rule matched the same secret at the same place, the built-in rule's
+    /// match stays (it can be verified and rotated) and names the other.
+    /// `matches` is sorted by secret span.
+    fn merge_config_duplicates(&self, matches: &mut Vec<Match>) {
+        let built_in = |found: &Match| matches!(self.rules.rules[found.rule].source, RuleSource::Embedded(_));
+        let mut start = 0;
+        while start < matches.len() {
+            let span = matches[start].secret.clone();
+            let end = start + matches[start..].iter().take_while(|found| found.secret == span).count();
+            if end - start > 1 {
+                if let Some(keeper) = (start..end).find(|&index| built_in(&matches[index])) {
+                    let others: Vec<usize> = (start..end)
+                        .filter(|&index| !built_in(&matches[index]))
+                        .map(|index| matches[index].rule)
+                        .collect();
+                    if !others.is_empty() {
+                        matches[keeper].also_matched.extend(others);
+                        let mut position = start;
+                        matches.retain(|found| {
+                            let inside = (start..end).contains(&position);
+                            position += 1;
+                            !inside || built_in(found)
+                        });
+                        start += matches[start..].iter().take_while(|found| found.secret == span).count();
+                        continue;
+                    }
+                }
+            }
+            start = end;
+        }
     }
 }
 

@@ -39,6 +39,10 @@ pub struct JsonFinding<'a> {
     pub fingerprint: &'a str,
     /// Rule tags.
     pub tags: &'a [String],
+    /// Rules from config files that matched the same secret at the same place
+    /// (reported once, under the built-in rule).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub also_matched: &'a [String],
     /// Byte offset of the secret in the file or blob.
     pub offset: usize,
     /// Set when the secret was found in the printable strings of binary content.
@@ -99,6 +103,7 @@ impl<'a> JsonFinding<'a> {
             confidence: finding.confidence,
             fingerprint: finding.fingerprint.as_str(),
             tags: &finding.tags,
+            also_matched: &finding.also_matched,
             offset: finding.location.offset,
             binary: finding.location.in_binary,
             commit: finding.origin.commit().map(JsonCommit::from),

@@ -52,6 +52,8 @@ struct StoredFinding {
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
+    also_matched: Vec<String>,
+    #[serde(default)]
     fingerprint: Option<String>,
     #[serde(default)]
     verification: Option<StoredVerification>,
@@ -108,6 +110,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         entropy: stored.entropy,
         confidence: stored.confidence,
         tags: stored.tags,
+        also_matched: stored.also_matched,
         fingerprint,
         // A redacted secret cannot be checked again; the runner leaves set results alone.
         verification: if redacted {

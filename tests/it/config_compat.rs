@@ -219,3 +219,29 @@ paths = ['''(?:^|/)docs/''']
          docs/ is allowed for the webhook rule only, and the skipReport client id is never reported"
     );
 }
+
+/// One secret, one finding: a config rule that matches the same secret at
+/// the same place as a built-in rule is named in the built-in rule's finding.
+#[test]
+fn a_config_rule_matching_a_built_in_rules_secret_is_reported_once() {
+    let tree = Tree::new();
+    tree.write(
+        ".keyhound.toml",
+        "[[rules]]\nid = \"our-github-token\"\nregex = '''(ghp_[A-Za-z0-9]{36})'''\nkeywords = [\"ghp_\"]\n",
+    );
+    tree.write("ci.env", "GITHUB_TOKEN=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\nOTHER=ghp_ours\n");
+    let (code, report) = scan_json(tree.path(), &[]);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["rule_id"], "github-pat");
+    assert_eq!(findings[0]["also_matched"], serde_json::json!(["our-github-token"]));
+
+    // Positive control: the config rule alone still reports what only it matches.
+    tree.write("mine.txt", "token: ghp_AAAAbbbbCCCCddddEEEEffffGGGGhhhhIIII\n");
+    let (_, report) = scan_json(tree.path(), &[]);
+    let rules: Vec<String> =
+        finding_keys(&report).into_iter().map(|(rule, path, _)| format!("{rule}@{path}")).collect();
+    assert!(rules.iter().filter(|key| key.ends_with("@ci.env")).count() == 1, "{rules:?}");
+    assert!(rules.contains(&"our-github-token@mine.txt".to_string()), "{rules:?}");
+}
