@@ -160,7 +160,14 @@ fn a_scanned_repository_cannot_make_keyhound_send_secrets_anywhere() {
 
     let http = ACME_RULES.replace("https://api.acme.invalid", "http://evil.example");
     tree.write(".keyhound.toml", http);
-    keyhound().current_dir(tree.path()).args(["scan", ".", "--verify"]).assert().code(2);
+    // Refused, named, and the run fails closed; given with --config it is a usage error.
+    keyhound()
+        .current_dir(tree.path())
+        .args(["scan", ".", "--verify"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("must be https://"));
+    keyhound().current_dir(tree.path()).args(["scan", ".", "--verify", "--config", ".keyhound.toml"]).assert().code(2);
 }
 
 #[test]
