@@ -132,6 +132,11 @@ pub fn load_defaults() -> Result<RuleSet, ConfigError> {
     let mut set = RuleSet::default();
     for part in first.into_iter().chain(second) {
         let part = part?;
+        for rule in &part.rules {
+            if let Some(earlier) = set.rules.iter().find(|existing| existing.id == rule.id) {
+                return Err(rule_error(&rule.source, &rule.id, format!("the id is also used in {}", earlier.source)));
+            }
+        }
         set.rules.extend(part.rules);
         set.global_allowlists.extend(part.global_allowlists);
     }
