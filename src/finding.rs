@@ -332,6 +332,9 @@ pub struct Finding {
     pub tags: Vec<String>,
     /// Rules from config files that matched the same secret at the same place.
     pub also_matched: Vec<String>,
+    /// The encodings the secret was found under (`base64`, `base64 > percent`);
+    /// the location is then the encoded span's.
+    pub decoded: Option<String>,
     /// Stable identity of this finding.
     pub fingerprint: Fingerprint,
     /// What the provider said, when verification ran.
@@ -416,6 +419,7 @@ impl Finding {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            decoded: None,
             verification: None,
         }
     }
@@ -464,6 +468,7 @@ mod tests {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            decoded: None,
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
             verification: None,
         };

@@ -45,6 +45,7 @@ fn finding(raw: &Raw) -> Finding {
         confidence: [Confidence::Low, Confidence::Medium, Confidence::High][usize::from(raw.confidence % 3)],
         tags: vec!["fuzz".into()],
         also_matched: vec![],
+        decoded: None,
         fingerprint: Fingerprint::compute(&raw.rule_id, &raw.path, &secret),
         verification: None,
     }

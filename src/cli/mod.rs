@@ -253,6 +253,12 @@ pub struct CommonArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=16))]
     pub max_archive_depth: usize,
 
+    /// Decode base64, hex, percent-encoded and escaped text and scan what it
+    /// hides, this many levels deep (0 turns decoding off).
+    #[arg(long, value_name = "N", default_value_t = crate::source::DEFAULT_DECODE_DEPTH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=8))]
+    pub max_decode_depth: usize,
+
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -310,6 +310,7 @@ impl Scanner {
             confidence: found.confidence,
             tags: rule.tags.clone(),
             also_matched: found.also_matched.iter().map(|&index| self.rules.rules[index].id.clone()).collect(),
+            decoded: None,
             verification: None,
         }
     }

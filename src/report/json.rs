@@ -43,6 +43,9 @@ pub struct JsonFinding<'a> {
     /// (reported once, under the built-in rule).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub also_matched: &'a [String],
+    /// The encodings the secret was decoded from (`base64`, `base64 > percent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<&'a str>,
     /// Byte offset of the secret in the file or blob.
     pub offset: usize,
     /// Set when the secret was found in the printable strings of binary content.
@@ -104,6 +107,7 @@ impl<'a> JsonFinding<'a> {
             fingerprint: finding.fingerprint.as_str(),
             tags: &finding.tags,
             also_matched: &finding.also_matched,
+            decoded: finding.decoded.as_deref(),
             offset: finding.location.offset,
             binary: finding.location.in_binary,
             commit: finding.origin.commit().map(JsonCommit::from),

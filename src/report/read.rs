@@ -54,6 +54,8 @@ struct StoredFinding {
     #[serde(default)]
     also_matched: Vec<String>,
     #[serde(default)]
+    decoded: Option<String>,
+    #[serde(default)]
     fingerprint: Option<String>,
     #[serde(default)]
     verification: Option<StoredVerification>,
@@ -111,6 +113,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         confidence: stored.confidence,
         tags: stored.tags,
         also_matched: stored.also_matched,
+        decoded: stored.decoded,
         fingerprint,
         // A redacted secret cannot be checked again; the runner leaves set results alone.
         verification: if redacted {

@@ -3,10 +3,13 @@
 
 pub mod archive;
 pub mod binary;
+pub mod decode;
 pub mod fs;
 pub mod git;
 pub mod ignores;
 pub mod stdin;
+
+use std::ops::Range;
 
 use crate::cli::CommonArgs;
 use crate::engine::location::Locator;
@@ -33,12 +36,20 @@ pub struct ContentOptions {
     pub scan_binary: bool,
     /// Archives nested deeper than this are skipped (and counted).
     pub max_archive_depth: usize,
+    /// Encoded text (base64, hex, percent, escapes) is decoded and scanned
+    /// this many levels deep (0: never).
+    pub max_decode_depth: usize,
 }
 
 impl ContentOptions {
     /// Binary content scanned, archives opened to the default depth, inputs up to `max_size`.
     pub fn new(max_size: u64) -> Self {
-        ContentOptions { max_size, scan_binary: true, max_archive_depth: archive::DEFAULT_MAX_DEPTH }
+        ContentOptions {
+            max_size,
+            scan_binary: true,
+            max_archive_depth: archive::DEFAULT_MAX_DEPTH,
+            max_decode_depth: DEFAULT_DECODE_DEPTH,
+        }
     }
 }
 
@@ -48,9 +59,14 @@ impl From<&CommonArgs> for ContentOptions {
             max_size: common.max_file_size,
             scan_binary: !common.skip_binary,
             max_archive_depth: common.max_archive_depth,
+            max_decode_depth: common.max_decode_depth,
         }
     }
 }
+
+/// Levels of encoding decoded by default (`--max-decode-depth`): a base64
+/// value holding a percent-encoded password is two.
+pub const DEFAULT_DECODE_DEPTH: usize = 2;
 
 /// What [`Worker::look_without_path`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +160,11 @@ impl<'s> Worker<'s> {
     /// [`Scanner::may_match`]); only [`PathlessLook::Clean`] content needs no
     /// second scan once its origin is known.
     pub fn look_without_path(&mut self, bytes: &[u8]) -> PathlessLook {
+        if let Some(text) = decode::utf16_with_bom(bytes) {
+            let may_match = self.scanner.may_match(text.as_bytes(), false, &mut self.scratch, &mut self.matches)
+                || self.decoded_may_match(text.as_bytes(), self.content.max_decode_depth);
+            return if may_match { PathlessLook::NeedsPath } else { PathlessLook::Clean };
+        }
         let binary = is_binary(bytes);
         if binary && !self.content.scan_binary {
             return PathlessLook::BinarySkipped;
@@ -157,6 +178,7 @@ impl<'s> Worker<'s> {
             self.scanner.may_match(&self.runs.text, true, &mut self.scratch, &mut self.matches)
         } else {
             self.scanner.may_match(bytes, false, &mut self.scratch, &mut self.matches)
+                || self.decoded_may_match(bytes, self.content.max_decode_depth)
         };
         if may_match {
             PathlessLook::NeedsPath
@@ -166,6 +188,16 @@ impl<'s> Worker<'s> {
     }
 
     fn scan_nested(&mut self, bytes: &[u8], origin: &Origin, depth: usize, budget: &mut u64) {
+        if let Some(text) = decode::utf16_with_bom(bytes) {
+            let first = self.results.findings.len();
+            self.scan_text(text.as_bytes(), origin, None);
+            for finding in &mut self.results.findings[first..] {
+                finding.location.offset = decode::utf16_offset(&text, finding.location.offset);
+            }
+            let stats = &mut self.results.stats;
+            stats.bytes_scanned = stats.bytes_scanned + bytes.len() as u64 - text.len() as u64;
+            return;
+        }
         let binary = is_binary(bytes);
         if binary && !self.content.scan_binary {
             self.results.stats.skip(origin.display_path(), SkipReason::Binary, None);
@@ -216,6 +248,95 @@ impl<'s> Worker<'s> {
         self.runs = runs;
     }
 
+    /// Whether the text decoded from any encoded span of `bytes` (to `depth`
+    /// levels) may yield a finding under some path.
+    fn decoded_may_match(&mut self, bytes: &[u8], depth: usize) -> bool {
+        if depth == 0 {
+            return false;
+        }
+        let mut encoded = Vec::new();
+        decode::find_encoded(bytes, &mut encoded);
+        encoded.into_iter().any(|span| {
+            self.scanner.may_match(&span.decoded, false, &mut self.scratch, &mut self.matches)
+                || self.decoded_may_match(&span.decoded, depth - 1)
+        })
+    }
+
+    /// Scans the text that encoded spans of `bytes` decode to, `depth` levels
+    /// deep; a finding is placed at the outermost span of `original` and
+    /// names the encodings (`base64`, `base64 > percent`).
+    fn scan_decoded(
+        &mut self,
+        original: &[u8],
+        bytes: &[u8],
+        outer: Option<&Range<usize>>,
+        chain: &str,
+        origin: &Origin,
+        depth: usize,
+    ) {
+        if depth == 0 {
+            return;
+        }
+        let mut encoded = Vec::new();
+        decode::find_encoded(bytes, &mut encoded);
+        let path = origin.has_path().then(|| origin.display_path());
+        let commit = origin.commit().map(|commit| commit.id.as_str().to_string());
+        for span in encoded {
+            let chain = if chain.is_empty() {
+                span.encoding.name().to_string()
+            } else {
+                format!("{chain} > {}", span.encoding.name())
+            };
+            let place = outer.cloned().unwrap_or_else(|| span.span.clone());
+            let input = Input { bytes: &span.decoded, path: path.as_deref(), commit: commit.as_deref(), binary: false };
+            let mut matches = Vec::new();
+            self.scanner.scan(input, &mut self.scratch, &mut matches);
+            let mut decoded_locator = Locator::new(&span.decoded);
+            let mut original_locator = Locator::new(original);
+            let location = original_locator.locate(place.start, place.end.max(place.start + 1));
+            let line = String::from_utf8_lossy(&original[line_bounds(original, &place)]).into_owned();
+            for found in &matches {
+                let mut finding = self.scanner.finding(input, found, origin, &mut decoded_locator);
+                let duplicate = self.results.findings.iter().any(|other| {
+                    other.origin == finding.origin
+                        && other.rule_id == finding.rule_id
+                        && other.secret.expose() == finding.secret.expose()
+                });
+                if duplicate {
+                    continue;
+                }
+                finding.location = location;
+                finding.line = crate::finding::Secret::new(line.clone());
+                finding.decoded = Some(chain.clone());
+                if span.encoding.wraps_text() {
+                    self.absorb_encoded_forms(&mut finding, origin, &place);
+                } else if self.results.findings.iter().any(|other| found_at(other, origin, &place)) {
+                    // Escaped text the rules already matched as written: one finding.
+                    continue;
+                }
+                self.results.findings.push(finding);
+            }
+            self.scan_decoded(original, &span.decoded, Some(&place), &chain, origin, depth - 1);
+        }
+    }
+
+    /// One secret, one finding: findings of rules that matched the encoded
+    /// form at `place` (a generic value, a Kubernetes data field, a URL with
+    /// `%XX`) yield to `decoded`, which names their rules.
+    fn absorb_encoded_forms(&mut self, decoded: &mut Finding, origin: &Origin, place: &Range<usize>) {
+        let mut index = 0;
+        while index < self.results.findings.len() {
+            if found_at(&self.results.findings[index], origin, place) {
+                let other = self.results.findings.swap_remove(index);
+                if other.rule_id != decoded.rule_id && !decoded.also_matched.contains(&other.rule_id) {
+                    decoded.also_matched.push(other.rule_id);
+                }
+            } else {
+                index += 1;
+            }
+        }
+    }
+
     /// Scans text; `runs` maps offsets back when the text came from binary content.
     fn scan_text(&mut self, bytes: &[u8], origin: &Origin, runs: Option<&PrintableRuns>) {
         let path = origin.has_path().then(|| origin.display_path());
@@ -224,9 +345,17 @@ impl<'s> Worker<'s> {
         self.matches.clear();
         self.scanner.scan(input, &mut self.scratch, &mut self.matches);
         self.results.stats.scanned(bytes.len());
-        if self.matches.is_empty() {
-            return;
+        if !self.matches.is_empty() {
+            self.report_matches(input, origin, runs);
         }
+        if runs.is_none() && self.content.max_decode_depth > 0 {
+            self.scan_decoded(bytes, bytes, None, "", origin, self.content.max_decode_depth);
+        }
+    }
+
+    /// Turns this input's matches into findings.
+    fn report_matches(&mut self, input: Input<'_>, origin: &Origin, runs: Option<&PrintableRuns>) {
+        let bytes = input.bytes;
         let mut locator = Locator::new(bytes);
         for found in &self.matches {
             let mut finding = self.scanner.finding(input, found, origin, &mut locator);
@@ -239,6 +368,23 @@ impl<'s> Worker<'s> {
             self.results.findings.push(finding);
         }
     }
+}
+
+/// Whether `finding` was matched as written (not decoded) in `origin`, overlapping `place`.
+fn found_at(finding: &Finding, origin: &Origin, place: &Range<usize>) -> bool {
+    finding.origin == *origin
+        && finding.decoded.is_none()
+        && finding.location.offset < place.end
+        && place.start < finding.location.offset + finding.secret.expose().len()
+}
+
+/// The byte range of the line(s) holding `span` (at most 200 bytes either side).
+fn line_bounds(bytes: &[u8], span: &Range<usize>) -> Range<usize> {
+    let floor = span.start.saturating_sub(200);
+    let start = memchr::memrchr(b'\n', &bytes[floor..span.start]).map_or(floor, |at| floor + at + 1);
+    let ceiling = (span.end + 200).min(bytes.len());
+    let end = memchr::memchr(b'\n', &bytes[span.end.min(ceiling)..ceiling]).map_or(ceiling, |at| span.end + at);
+    start..end
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod baseline;
 mod common;
 mod config_compat;
 mod doctor;
+mod encodings;
 mod fleet;
 mod git_history;
 mod git_hooks;

@@ -1,0 +1,416 @@
+//! Secrets hidden in encodings: base64 (standard and URL-safe), hex,
+//! percent-encoding, string escapes (`\u002d`, `\/`, `\x41`) and character
+//! entities (`&amp;`, `&#64;`), and the credentials of an HTTP
+//! `Authorization: Basic` header. [`find_encoded`] finds encoded spans whose
+//! decoding is text; the worker runs the rules on that text and reports what
+//! they find at the span's place, with the encoding chain.
+//!
+//! Finding candidates must not slow the scan down: base64 and hex runs are
+//! looked for only at every [`STRIDE`]-th byte (a run of [`MIN_RUN`] or more
+//! characters always covers one), and the other encodings by their marker
+//! bytes (`%`, `\`, `&`, `Basic `) with memchr.
+
+use std::ops::Range;
+
+/// Shortest base64 or hex run decoded (30 bytes of base64 text, 20 of hex).
+pub const MIN_RUN: usize = 40;
+/// Bytes between the positions that start a run search (`MIN_RUN / 2`).
+const STRIDE: usize = MIN_RUN / 2;
+/// Shortest decoded text worth scanning.
+const MIN_DECODED: usize = 12;
+/// Longest span decoded (a whole service-account JSON fits many times).
+const MAX_RUN: usize = 1 << 20;
+
+/// How a span was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// RFC 4648 base64, standard or URL-safe alphabet, padded or not.
+    Base64,
+    /// Hexadecimal digits.
+    Hex,
+    /// `%XX` escapes.
+    Percent,
+    /// String escapes and character entities.
+    Escapes,
+}
+
+impl Encoding {
+    /// Whether the decoded text is what is used (base64, hex: a Kubernetes
+    /// data field, a whole credentials file; percent: a URL's password),
+    /// rather than an escaped way of writing a value the rules match as it is.
+    pub fn wraps_text(self) -> bool {
+        matches!(self, Encoding::Base64 | Encoding::Hex | Encoding::Percent)
+    }
+
+    /// The name used in reports (`decoded: base64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+            Encoding::Escapes => "escapes",
+        }
+    }
+}
+
+/// An encoded span of the input and the text it decodes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The encoded bytes' range in the input.
+    pub span: Range<usize>,
+    /// What they decode to.
+    pub decoded: Vec<u8>,
+    /// How.
+    pub encoding: Encoding,
+}
+
+/// Appends every encoded span of `bytes` that decodes to text.
+pub fn find_encoded(bytes: &[u8], out: &mut Vec<Encoded>) {
+    find_runs(bytes, out);
+    find_percent(bytes, out);
+    find_escapes(bytes, out);
+    find_basic_auth(bytes, out);
+}
+
+fn is_base64_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Base64 and hex runs of at least [`MIN_RUN`] characters.
+fn find_runs(bytes: &[u8], out: &mut Vec<Encoded>) {
+    let mut position = 0;
+    let mut covered_until = 0;
+    while position < bytes.len() {
+        if position >= covered_until && is_base64_byte(bytes[position]) {
+            let start = bytes[..position].iter().rposition(|&byte| !is_base64_byte(byte)).map_or(0, |at| at + 1);
+            let end = bytes[position..]
+                .iter()
+                .position(|&byte| !is_base64_byte(byte))
+                .map_or(bytes.len(), |at| position + at);
+            covered_until = end;
+            if end - start >= MIN_RUN && end - start <= MAX_RUN {
+                let padded_end = end + bytes[end..].iter().take(2).take_while(|&&byte| byte == b'=').count();
+                decode_run(bytes, start..padded_end, out);
+            }
+        }
+        position += STRIDE;
+    }
+}
+
+fn decode_run(bytes: &[u8], span: Range<usize>, out: &mut Vec<Encoded>) {
+    let run = &bytes[span.clone()];
+    // A hex run, possibly behind a few characters that are not part of it (`x4749...`).
+    let all_hex = run.iter().all(u8::is_ascii_hexdigit);
+    for skip in 0..4 {
+        let hex = &run[skip..];
+        if hex.len() < MIN_RUN - 4 || !hex.iter().all(u8::is_ascii_hexdigit) {
+            continue;
+        }
+        let even = &hex[..hex.len() - hex.len() % 2];
+        if let Some(decoded) = decode_hex(even).filter(|decoded| is_text(decoded)) {
+            let start = span.start + skip;
+            out.push(Encoded { span: start..start + even.len(), decoded, encoding: Encoding::Hex });
+            return;
+        }
+    }
+    if all_hex {
+        return; // hashes and ids: not base64 text either
+    }
+    // A run of letters and digits only that is a word or an identifier decodes to noise: the text test rejects it.
+    // The run may start with a few characters that are not part of the value (`xR0lU...`): try them off.
+    for skip in 0..4 {
+        if let Some(decoded) = decode_base64(&run[skip..]).filter(|decoded| is_text(decoded)) {
+            out.push(Encoded { span: span.start + skip..span.end, decoded, encoding: Encoding::Base64 });
+            return;
+        }
+    }
+}
+
+fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
+    let digit = |byte: u8| (byte as char).to_digit(16);
+    run.chunks_exact(2).map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)).collect()
+}
+
+fn decode_base64(run: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let trimmed: &[u8] = match run.iter().position(|&byte| byte == b'=') {
+        Some(at) => &run[..at],
+        None => run,
+    };
+    let url_safe = trimmed.iter().any(|&byte| byte == b'-' || byte == b'_');
+    let engine = if url_safe {
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        &base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    engine.decode(trimmed).ok()
+}
+
+/// Whether decoded bytes are text a secret could be written in: UTF-8, at
+/// least [`MIN_DECODED`] bytes, nearly all printable.
+fn is_text(decoded: &[u8]) -> bool {
+    if decoded.len() < MIN_DECODED || std::str::from_utf8(decoded).is_err() {
+        return false;
+    }
+    let printable = decoded
+        .iter()
+        .filter(|&&byte| (0x20..0x7f).contains(&byte) || matches!(byte, b'\t' | b'\n' | b'\r') || byte >= 0x80)
+        .count();
+    printable * 100 >= decoded.len() * 97
+}
+
+/// The token around `at`: bytes up to whitespace, quotes or brackets.
+fn token_around(bytes: &[u8], at: usize) -> Range<usize> {
+    let stop =
+        |byte: &u8| byte.is_ascii_whitespace() || matches!(byte, b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')');
+    let start = bytes[..at].iter().rposition(stop).map_or(0, |found| found + 1);
+    let end = bytes[at..].iter().position(stop).map_or(bytes.len(), |found| at + found);
+    start..end
+}
+
+/// URLs whose credentials hold `%XX` escapes (`postgres://app:p%40ss@db`).
+/// Elsewhere a percent-encoded value is how the secret is used (a SAS
+/// signature, a bearer token as issued): the rules match it as it is.
+fn find_percent(bytes: &[u8], out: &mut Vec<Encoded>) {
+    let mut covered_until = 0;
+    for at in memchr::memchr_iter(b'%', bytes) {
+        if at < covered_until || !bytes.get(at + 1..at + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit)) {
+            continue;
+        }
+        let span = token_around(bytes, at);
+        covered_until = span.end;
+        if span.len() > MAX_RUN {
+            continue;
+        }
+        let token = &bytes[span.clone()];
+        let in_userinfo = memchr::memmem::find(token, b"://").is_some_and(|scheme| {
+            let escape = at - span.start;
+            let authority_end =
+                token[scheme + 3..].iter().position(|&byte| byte == b'/').map_or(token.len(), |end| scheme + 3 + end);
+            let at_sign = token[..authority_end].iter().rposition(|&byte| byte == b'@');
+            escape > scheme && at_sign.is_some_and(|at_sign| escape < at_sign)
+        });
+        // Every `%` must start an escape: otherwise the text is not percent-encoded (`p%1Gx`).
+        let well_formed = memchr::memchr_iter(b'%', token).all(|percent| {
+            token.get(percent + 1..percent + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+        });
+        if !in_userinfo || !well_formed {
+            continue;
+        }
+        let mut decoded = Vec::with_capacity(token.len());
+        let mut index = 0;
+        while index < token.len() {
+            match (token[index], token.get(index + 1..index + 3).and_then(decode_hex)) {
+                (b'%', Some(byte)) => {
+                    decoded.extend_from_slice(&byte);
+                    index += 3;
+                }
+                (byte, _) => {
+                    decoded.push(byte);
+                    index += 1;
+                }
+            }
+        }
+        if decoded != token && std::str::from_utf8(&decoded).is_ok() && decoded.len() >= 8 {
+            out.push(Encoded { span, decoded, encoding: Encoding::Percent });
+        }
+    }
+}
+
+/// Tokens with `\uXXXX`, `\xXX`, `\/` escapes or `&name;` / `&#N;` entities.
+fn find_escapes(bytes: &[u8], out: &mut Vec<Encoded>) {
+    let mut covered_until = 0;
+    for at in memchr::memchr2_iter(b'\\', b'&', bytes) {
+        if at < covered_until {
+            continue;
+        }
+        let rest = &bytes[at..];
+        let escape = rest.starts_with(b"\\u")
+            && rest.get(2..6).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            || rest.starts_with(b"\\x") && rest.get(2..4).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            || rest.starts_with(b"\\/")
+            || rest.starts_with(b"&#")
+            || [&b"&amp;"[..], b"&quot;", b"&apos;", b"&lt;", b"&gt;"].iter().any(|entity| rest.starts_with(entity));
+        if !escape {
+            continue;
+        }
+        let span = token_around_escaped(bytes, at);
+        covered_until = span.end;
+        if span.len() > MAX_RUN {
+            continue;
+        }
+        if let Some(decoded) = unescape(&bytes[span.clone()]).filter(|decoded| decoded.len() >= 8) {
+            out.push(Encoded { span, decoded, encoding: Encoding::Escapes });
+        }
+    }
+}
+
+/// Like [`token_around`], but an escaped quote (`\"`) does not end the token.
+fn token_around_escaped(bytes: &[u8], at: usize) -> Range<usize> {
+    let stop = |index: usize| {
+        let byte = bytes[index];
+        let escaped = index > 0 && bytes[index - 1] == b'\\';
+        byte.is_ascii_whitespace() || (matches!(byte, b'"' | b'\'' | b'<' | b'>') && !escaped)
+    };
+    let start = (0..at).rev().find(|&index| stop(index)).map_or(0, |found| found + 1);
+    let end = (at..bytes.len()).find(|&index| stop(index)).unwrap_or(bytes.len());
+    start..end
+}
+
+fn unescape(token: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(token).ok()?;
+    let mut decoded = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let (replacement, used): (Option<char>, usize) = if let Some(tail) = rest.strip_prefix("\\u") {
+            (tail.get(..4).and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32), 6)
+        } else if let Some(tail) = rest.strip_prefix("\\x") {
+            (tail.get(..2).and_then(|hex| u32::from_str_radix(hex, 16).ok()).and_then(char::from_u32), 4)
+        } else if rest.starts_with("\\/") || rest.starts_with("\\\"") || rest.starts_with("\\'") {
+            (rest[1..].chars().next(), 2)
+        } else if let Some(tail) = rest.strip_prefix("&#") {
+            let end = tail.find(';').filter(|&end| end <= 8);
+            let number = end.and_then(|end| match tail[..end].strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => tail[..end].parse::<u32>().ok(),
+            });
+            (number.and_then(char::from_u32), end.map_or(1, |end| end + 3))
+        } else {
+            let entity = [("&amp;", '&'), ("&quot;", '"'), ("&apos;", '\''), ("&lt;", '<'), ("&gt;", '>')]
+                .iter()
+                .find(|(name, _)| rest.starts_with(name));
+            match entity {
+                Some((name, character)) => (Some(*character), name.len()),
+                None => (None, 0),
+            }
+        };
+        match replacement {
+            Some(character) if used > 0 => {
+                decoded.push(character);
+                rest = rest.get(used..)?;
+            }
+            _ => {
+                decoded.push(first);
+                rest = &rest[first.len_utf8()..];
+            }
+        }
+    }
+    (decoded.as_bytes() != token).then(|| decoded.into_bytes())
+}
+
+/// `Authorization: Basic <base64 of user:password>` (short values too).
+fn find_basic_auth(bytes: &[u8], out: &mut Vec<Encoded>) {
+    for at in memchr::memmem::find_iter(bytes, b"Basic ") {
+        let start = at + b"Basic ".len();
+        let end = bytes[start..]
+            .iter()
+            .position(|&byte| !is_base64_byte(byte) && byte != b'=')
+            .map_or(bytes.len(), |found| start + found);
+        if end - start < 8 || end - start >= MIN_RUN {
+            continue; // longer runs are found as base64 runs
+        }
+        if let Some(decoded) = decode_base64(&bytes[start..end])
+            .filter(|decoded| decoded.contains(&b':') && std::str::from_utf8(decoded).is_ok())
+        {
+            out.push(Encoded { span: start..end, decoded, encoding: Encoding::Base64 });
+        }
+    }
+}
+
+/// The UTF-8 text of a UTF-16 file that starts with a byte-order mark
+/// (Windows tools write them: exported `.reg` files, PowerShell output), or
+/// `None`. Unpaired surrogates become U+FFFD.
+pub fn utf16_with_bom(bytes: &[u8]) -> Option<String> {
+    let little_endian = match bytes.get(..2)? {
+        [0xFF, 0xFE] => true,
+        [0xFE, 0xFF] => false,
+        _ => return None,
+    };
+    let units = bytes[2..].chunks_exact(2).map(|pair| {
+        if little_endian {
+            u16::from_le_bytes([pair[0], pair[1]])
+        } else {
+            u16::from_be_bytes([pair[0], pair[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units).map(|unit| unit.unwrap_or(char::REPLACEMENT_CHARACTER)).collect();
+    // Two bytes that only look like a mark (a Latin-1 file starting with "ÿþ")
+    // decode to noise: mostly text that is neither ASCII nor letters.
+    let total = text.chars().count().max(1);
+    let plain = text.chars().filter(|c| c.is_ascii_graphic() || c.is_ascii_whitespace()).count();
+    let broken =
+        text.chars().filter(|&c| c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace())).count();
+    (plain * 2 >= total && broken * 100 <= total).then_some(text)
+}
+
+/// The byte offset in the UTF-16 file (after its 2-byte mark) of byte `offset` of its UTF-8 text.
+pub fn utf16_offset(text: &str, offset: usize) -> usize {
+    2 + 2 * text.get(..offset).map_or(0, |before| before.encode_utf16().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn found(text: &str) -> Vec<(String, Encoding)> {
+        let mut out = Vec::new();
+        find_encoded(text.as_bytes(), &mut out);
+        out.into_iter().map(|encoded| (String::from_utf8(encoded.decoded).unwrap(), encoded.encoding)).collect()
+    }
+
+    #[test]
+    fn base64_and_hex_runs_that_decode_to_text_are_found_wherever_they_start() {
+        let secret = "GITHUB_TOKEN=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";
+        let standard = base64::engine::general_purpose::STANDARD.encode(secret);
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{secret}??>>"));
+        let hex: String = secret.bytes().map(|byte| format!("{byte:02x}")).collect();
+        for prefix in ["", "x", "ab", "data: ", "0123456789abcdefghi "] {
+            for encoded in [&standard, &url_safe, &hex] {
+                let decoded = found(&format!("{prefix}{encoded}\n"));
+                assert!(decoded.iter().any(|(text, _)| text.starts_with(secret)), "{prefix:?} {encoded}: {decoded:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_files_with_a_byte_order_mark_become_text() {
+        let text = "DEEPSEEK_API_KEY=sk-ü";
+        let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        assert_eq!(utf16_with_bom(&le).as_deref(), Some(text));
+        assert_eq!(utf16_with_bom(&be).as_deref(), Some(text));
+        assert_eq!(utf16_with_bom(b"plain"), None);
+        assert_eq!(
+            utf16_with_bom(b"\xff\xfe garbage \xc3\x28\nx = tok_q8v2m4x7k1z9p3w6\n"),
+            None,
+            "Latin-1 text, not UTF-16"
+        );
+        assert_eq!(utf16_offset(text, "DEEPSEEK_API_KEY=".len()), 2 + 2 * 17);
+    }
+
+    #[test]
+    fn hashes_identifiers_and_binary_base64_are_not_text() {
+        let sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let identifier = "ThisIsAVeryLongIdentifierNameUsedSomewhereInTheCodeBase";
+        let random =
+            base64::engine::general_purpose::STANDARD.encode((0u8..60).map(|n| n.wrapping_mul(37)).collect::<Vec<_>>());
+        for text in [sha256, identifier, &random] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn percent_escapes_entities_and_basic_auth_are_decoded() {
+        assert_eq!(found("postgres://app:p%40ss%21w0rd@db")[0].0, "postgres://app:p@ss!w0rd@db");
+        assert!(
+            found("https://acme.blob.core.windows.net/c?sv=2022&sig=Xq8%2Bk%3D").is_empty(),
+            "only credentials in URLs"
+        );
+        assert_eq!(found(r#"{"token": "ghp\u005f8kkFq\/zHV"}"#)[0].0, "ghp_8kkFq/zHV");
+        assert_eq!(found("<pwd>S3cr&amp;tPassw0rd</pwd>")[0].0, "S3cr&tPassw0rd");
+        let basic = base64::engine::general_purpose::STANDARD.encode("alice:Vt7QpL2mXw9R");
+        assert_eq!(found(&format!("Authorization: Basic {basic}"))[0].0, "alice:Vt7QpL2mXw9R");
+        assert!(found("printf(\"%s %d\", a, b)").is_empty());
+    }
+}
