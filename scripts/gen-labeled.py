@@ -59,6 +59,19 @@ file per block. A block the model finds alone but not inside a file is kept
 (a rule that fails in context, e.g. a `$` under a multi-line window) and
 counted on stderr.
 
+Encoded secrets and UTF-16 files. Each rule's first one-line true key is
+planted once more, in a file of its own, under one of five encodings in turn:
+base64 as a Kubernetes Secret's data value, base64 of base64 (two levels),
+hex, JSON unicode escapes (every non-alphanumeric character as \uXXXX), and
+a UTF-16LE .reg file with a byte-order mark; each rule's first one-line
+negative example is planted the same way, and generic look-alikes (UUIDs,
+hashes, placeholders) encoded the same way are added until every category
+has at least as many look-alikes as keys. Their labels carry "category"
+("encoded:base64", "encoded:base64 twice", "encoded:hex", "encoded:escapes",
+"utf16"; everything else is "plain"), the line of the encoded value and the
+decoded secret; score-labeled.py reports each category. These files are not
+checked with the Python model (it does not decode).
+
 The same --seed and rule files give byte-identical output. Python 3.11+
 standard library only.
 """
@@ -1434,6 +1447,114 @@ class Generator:
                     self.stats["lockfiles the model reports"] += 1
                     self.log("note: the rules report something in lockfile %s" % path)
 
+    # ---- encoded secrets and UTF-16 files -------------------------------------
+
+    ENCODINGS = ("base64", "hex", "escapes", "utf16", "base64 > base64")
+
+    def encoded_path(self, directory, ext):
+        for _ in range(1000):
+            repo = "%s-%s" % (self.rng.choice(ORGS), self.rng.choice(APPS))
+            path = "%s/%s/%s.%s" % (repo, directory, self.filler.fill("«s»"), ext)
+            if path in self.stems or self.model.has_keyword(path) or self.model.path_allowlisted(path):
+                continue
+            self.stems.add(path)
+            return path
+        raise RuntimeError("no free path for an encoded file")
+
+    def encoded_file(self, text, encoding):
+        """(path, file content (str, or bytes for UTF-16), line of the encoded
+        value) holding the one-line `text` under `encoding`; None when the
+        text cannot be carried that way."""
+        b64 = lambda value: base64.b64encode(value.encode()).decode()
+        if encoding in ("base64", "base64 > base64"):
+            value = b64(text) if encoding == "base64" else b64("config: %s\n" % b64(text))
+            path = self.encoded_path("deploy/k8s", "yaml")
+            name = self.filler.fill("«s»").replace("_", "-")
+            content = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\ntype: Opaque\ndata:\n"
+                       "  settings: %s\n" % (name, value))
+            return path, content, 7
+        if encoding == "hex":
+            path = self.encoded_path("fixtures", "txt")
+            return path, "# captured payload\npayload = \"%s\"\n" % text.encode().hex(), 2
+        if encoding == "escapes":
+            escaped = "".join(ch if ch.isalnum() else "\\u%04x" % ord(ch) for ch in text)
+            path = self.encoded_path("config", "json")
+            return path, "{\n  \"settings\": \"%s\"\n}\n" % escaped, 2
+        if encoding == "utf16":
+            if '"' in text or "\\" in text:
+                return None
+            path = self.encoded_path("windows", "reg")
+            content = ("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\%s]\r\n"
+                       "\"Settings\"=\"%s\"\r\n" % (self.filler.fill("«s»"), text))
+            return path, b"\xff\xfe" + content.encode("utf-16-le"), 4
+        raise ValueError(encoding)
+
+    def encoded_files(self):
+        """Each rule's first one-line true key again, encoded (base64 in a
+        Kubernetes Secret, hex, JSON unicode escapes, UTF-16, base64 twice),
+        and each rule's first one-line negative example encoded the same way
+        (look-alikes: as many as the keys). Labelled with their category
+        ("encoded:<encoding>" or "utf16")."""
+        turn = 0
+        done = set()
+        for plant in self.plants:
+            if plant.kind != "true" or "\n" in plant.text or not plant.truths:
+                continue
+            rule_id = plant.truths[0][0]
+            if rule_id in done or any(scored is None for *_rest, scored in plant.truths):
+                continue
+            encoding = self.ENCODINGS[turn % len(self.ENCODINGS)]
+            made = self.encoded_file(plant.text, encoding)
+            if made is None:
+                encoding = "base64"
+                made = self.encoded_file(plant.text, encoding)
+            path, content, line = made
+            category = "utf16" if path.endswith(".reg") else "encoded:" + encoding.split(" > ")[0] + \
+                (" twice" if " > " in encoding else "")
+            turn += 1
+            done.add(rule_id)
+            self.files[path] = content
+            for rid, _offset, secret, scored in plant.truths:
+                (self.labels_true if scored else self.labels_unscored).append({
+                    "rule_id": rid, "provider": self.model.by_id[rid].provider, "path": path,
+                    "line": line, "secret": secret, "category": category})
+        turn = 0
+        for rule in self.model.rules:
+            negatives = [text for text in rule.negative_examples if "\n" not in text]
+            if not negatives:
+                continue
+            encoding = self.ENCODINGS[turn % len(self.ENCODINGS)]
+            made = self.encoded_file(negatives[0], encoding)
+            if made is None:
+                encoding = "base64"
+                made = self.encoded_file(negatives[0], encoding)
+            path, content, line = made
+            category = "utf16" if path.endswith(".reg") else "encoded:" + encoding.split(" > ")[0] + \
+                (" twice" if " > " in encoding else "")
+            turn += 1
+            self.files[path] = content
+            self.labels_decoy.append({"path": path, "line": line, "end_line": line, "rule_id": rule.id,
+                                      "kind": "%s negative:%s[0]" % (category, rule.id), "category": category})
+        # Generic look-alikes (UUIDs, hashes, placeholders, references) until each
+        # category has at least as many look-alikes as planted keys.
+        keys = collections.Counter(entry.get("category") for entry in self.labels_true)
+        looks = collections.Counter(entry.get("category") for entry in self.labels_decoy)
+        templates = [(kind, template) for kind, _formats, template in GENERIC_DECOYS if "\n" not in template]
+        for encoding in self.ENCODINGS:
+            category = "utf16" if encoding == "utf16" else "encoded:" + encoding.split(" > ")[0] + \
+                (" twice" if " > " in encoding else "")
+            while looks[category] < keys[category]:
+                kind, template = self.rng.choice(templates)
+                text = self.decoy_fill(template)
+                made = self.encoded_file(text, encoding)
+                if made is None:
+                    continue
+                path, content, line = made
+                self.files[path] = content
+                self.labels_decoy.append({"path": path, "line": line, "end_line": line,
+                                          "kind": "%s %s" % (category, kind), "category": category})
+                looks[category] += 1
+
     def build(self):
         self.true_plants()
         self.decoy_plants()
@@ -1450,6 +1571,7 @@ class Generator:
                 self.write_file(fmt, plants[i:i + k])
                 i += k
         self.lockfiles()
+        self.encoded_files()
 
 
 def main(argv=None):
@@ -1477,8 +1599,13 @@ def main(argv=None):
     for path in sorted(gen.files):
         full = os.path.join(out_dir, path)
         os.makedirs(os.path.dirname(full), exist_ok=True)
+        content = gen.files[path]
+        if isinstance(content, bytes):  # UTF-16 files
+            with open(full, "wb") as fh:
+                fh.write(content)
+            continue
         with open(full, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(gen.files[path])
+            fh.write(content)
 
     name = os.path.basename(out_dir.rstrip("/"))
     labels_path = os.path.join(os.path.dirname(out_dir), name + ".labels.json")

@@ -146,6 +146,14 @@ def main(argv=None):
     all_paths = {e["path"] for e in labels["true"]} | set(decoys) | {e[0] for e in unscored_labels}
     mapper = PathMapper(corpus_dir, all_paths)
 
+    # Categories (plain, encoded:base64, utf16, ...): of each labelled file.
+    category_of = {}
+    for entry in labels["true"] + labels.get("decoys", []) + labels.get("unscored", []):
+        category_of.setdefault(entry["path"], entry.get("category", "plain"))
+    cat_tp = collections.Counter()
+    cat_fp = collections.Counter()
+    cat_fn = collections.Counter()
+
     findings = read_report(args.report)
     found = set()
     tp = collections.Counter()
@@ -166,6 +174,7 @@ def main(argv=None):
             else:
                 found.add(key)
                 tp[provider] += 1
+                cat_tp[category_of.get(path, "plain")] += 1
             continue
         line = finding.get("line") or 0
         if key in unscored_labels:
@@ -183,11 +192,13 @@ def main(argv=None):
         else:
             why = "not planted"
         fp[provider] += 1
+        cat_fp[category_of.get(path, "plain")] += 1
         false_alarms.append((provider, rule_id, path, line, secret, why))
     misses = []
     for key, entry in truth.items():
         if key not in found:
             fn[entry["provider"]] += 1
+            cat_fn[entry.get("category", "plain")] += 1
             misses.append(entry)
 
     names = sorted(set(tp) | set(fp) | set(fn) | {e["provider"] for e in labels["true"]})
@@ -206,6 +217,13 @@ def main(argv=None):
     m = overall
     print("%-*s %6d %6d %6d  %s    %s %s" % (width, "overall", m["tp"], m["fp"], m["fn"], fmt(m["recall"]),
                                           fmt(m["precision"]), fmt(m["f1"])))
+    categories = {name: metrics(cat_tp[name], cat_fp[name], cat_fn[name])
+                  for name in sorted(set(cat_tp) | set(cat_fp) | set(cat_fn))}
+    if len(categories) > 1:
+        print("\n%-*s %6s %6s %6s %7s %9s %6s" % (width, "category", "TP", "FP", "FN", "recall", "precision", "F1"))
+        for name, m in categories.items():
+            print("%-*s %6d %6d %6d  %s    %s %s" % (width, name, m["tp"], m["fp"], m["fn"], fmt(m["recall"]),
+                                                  fmt(m["precision"]), fmt(m["f1"])))
     skipped = labels.get("skipped", [])
     note = "" if args.strict else "; --strict counts those in negative examples"
     print("\n%d findings (%d repeated, %d unscored%s), %d planted keys, %d decoys, "
@@ -233,6 +251,7 @@ def main(argv=None):
         doc = {
             "overall": overall,
             "providers": table,
+            "categories": categories,
             "skipped": len(skipped),
             "findings": len(findings),
             "unscored": len(unscored),

@@ -316,6 +316,11 @@ impl<'s> Worker<'s> {
                 }
                 self.results.findings.push(finding);
             }
+            // An encoded value that decodes to words or lines (a config file, a
+            // script, prose) is no key itself: what it holds was scanned above.
+            if span.encoding.wraps_text() && span.decoded.iter().any(u8::is_ascii_whitespace) {
+                self.results.findings.retain(|other| !found_at(other, origin, &place));
+            }
             self.scan_decoded(original, &span.decoded, Some(&place), &chain, origin, depth - 1);
         }
     }

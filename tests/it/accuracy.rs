@@ -97,9 +97,17 @@ fn labeled_corpus_meets_recall_and_precision_thresholds() {
     for (provider, row) in scores["providers"].as_object().expect("providers object") {
         problems.extend(below_thresholds(provider, row));
     }
+    // Encoded secrets and UTF-16 files are categories of their own, each with
+    // at least as many look-alikes as keys: each must meet the bar.
+    let categories = scores["categories"].as_object().expect("categories object");
+    for category in ["plain", "encoded:base64", "encoded:base64 twice", "encoded:hex", "encoded:escapes", "utf16"] {
+        let row = categories.get(category).unwrap_or_else(|| panic!("no {category} keys planted:\n{table}"));
+        assert!(row["tp"].as_u64().unwrap_or(0) + row["fn"].as_u64().unwrap_or(0) >= 30, "{category}: too few keys");
+        problems.extend(below_thresholds(category, row));
+    }
     assert!(
         problems.is_empty(),
-        "below the thresholds (recall >= {:.0}%, precision >= {:.0}%, overall and per provider):\n{}\n\n{table}",
+        "below the thresholds (recall >= {:.0}%, precision >= {:.0}%, overall, per provider and per category):\n{}\n\n{table}",
         100.0 * MIN_RECALL,
         100.0 * MIN_PRECISION,
         problems.join("\n")
