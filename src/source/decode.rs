@@ -6,16 +6,15 @@
 //! they find at the span's place, with the encoding chain.
 //!
 //! Finding candidates must not slow the scan down: base64 and hex runs are
-//! looked for only at every [`STRIDE`]-th byte (a run of [`MIN_RUN`] or more
-//! characters always covers one), and the other encodings by their marker
-//! bytes (`%`, `\`, `&`, `Basic `) with memchr.
+//! looked for only between spaces, line breaks and quotes that are at least
+//! [`MIN_RUN`] bytes apart, the other encodings by their marker bytes (`%`,
+//! `\`, `&`, `Basic `) with memchr, and a run is decoded only when its first
+//! characters can encode ASCII text.
 
 use std::ops::Range;
 
 /// Shortest base64 or hex run decoded (30 bytes of base64 text, 20 of hex).
 pub const MIN_RUN: usize = 40;
-/// Bytes between the positions that start a run search (`MIN_RUN / 2`).
-const STRIDE: usize = MIN_RUN / 2;
 /// Shortest decoded text worth scanning.
 const MIN_DECODED: usize = 12;
 /// Longest span decoded (a whole service-account JSON fits many times).
@@ -68,57 +67,208 @@ pub struct Encoded {
 pub fn find_encoded(bytes: &[u8], out: &mut Vec<Encoded>) {
     find_runs(bytes, out);
     find_percent(bytes, out);
-    find_escapes(bytes, out);
-    find_basic_auth(bytes, out);
+    find_marked(bytes, out);
 }
+
+/// The markers of escapes, entities and Basic auth, found in one pass.
+const MARKERS: [&str; 10] = ["\\u", "\\x", "\\/", "&#", "&amp;", "&quot;", "&apos;", "&lt;", "&gt;", "Basic "];
+
+fn markers() -> &'static aho_corasick::AhoCorasick {
+    static MARKER_SEARCH: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    MARKER_SEARCH.get_or_init(|| aho_corasick::AhoCorasick::new(MARKERS).expect("the markers are valid patterns"))
+}
+
+/// Escapes, entities and `Authorization: Basic` values, by their markers.
+fn find_marked(bytes: &[u8], out: &mut Vec<Encoded>) {
+    let mut covered_until = 0;
+    for found in markers().find_iter(bytes) {
+        let at = found.start();
+        if MARKERS[found.pattern().as_usize()] == "Basic " {
+            basic_auth_at(bytes, found.end(), out);
+        } else if at >= covered_until {
+            covered_until = escape_at(bytes, at, out);
+        }
+    }
+}
+
+/// The characters of both base64 alphabets, as a lookup table.
+const BASE64_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    table
+};
 
 fn is_base64_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'-' | b'_')
+    BASE64_BYTES[usize::from(byte)]
 }
 
-/// Base64 and hex runs of at least [`MIN_RUN`] characters.
+/// Base64 and hex runs of at least [`MIN_RUN`] characters. The input is read
+/// eight bytes at a time for bytes below `+` (spaces, line breaks, quotes,
+/// brackets: the commonest ends of a run); a run of [`MIN_RUN`] bytes spans
+/// four such words in a row without one, and only there is it looked at byte
+/// by byte.
 fn find_runs(bytes: &[u8], out: &mut Vec<Encoded>) {
-    let mut position = 0;
-    let mut covered_until = 0;
-    while position < bytes.len() {
-        if position >= covered_until && is_base64_byte(bytes[position]) {
-            let start = bytes[..position].iter().rposition(|&byte| !is_base64_byte(byte)).map_or(0, |at| at + 1);
-            let end = bytes[position..]
-                .iter()
-                .position(|&byte| !is_base64_byte(byte))
-                .map_or(bytes.len(), |at| position + at);
-            covered_until = end;
-            if end - start >= MIN_RUN && end - start <= MAX_RUN {
-                let padded_end = end + bytes[end..].iter().take(2).take_while(|&&byte| byte == b'=').count();
-                decode_run(bytes, start..padded_end, out);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const LIMIT: u64 = u64::from_le_bytes([b'+'; 8]);
+    let words = bytes.len() / 8;
+    // One bit per word: set when the word has a byte below `+`. Built in a
+    // tight loop, then read 64 words (512 bytes) at a time.
+    let low_bits: Vec<u64> = bytes[..words * 8]
+        .chunks(512)
+        .map(|chunk| {
+            chunk.chunks_exact(8).enumerate().fold(0u64, |bits, (index, word)| {
+                let value = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+                bits | u64::from(value.wrapping_sub(LIMIT) & !value & HIGHS != 0) << index
+            })
+        })
+        .collect();
+    let mut stretch = Stretch::default();
+    for (chunk, &lows) in low_bits.iter().enumerate() {
+        let first = chunk * 64;
+        let count = (words - first).min(64);
+        let valid = if count == 64 { u64::MAX } else { (1u64 << count) - 1 };
+        let clean = !lows & valid;
+        // No four clean words in a row here, and none completing the stretch
+        // carried in: only the clean words at the end carry over.
+        let leading_clean = (lows | !valid).trailing_zeros() as usize;
+        let four = clean & (clean >> 1) & (clean >> 2) & (clean >> 3);
+        if four == 0 && stretch.clean + leading_clean < 4 {
+            if clean == valid {
+                stretch.clean += count;
+            } else {
+                let trailing_clean = (lows << (64 - count)).leading_zeros() as usize;
+                stretch.clean = trailing_clean;
+                stretch.start = (first + count - trailing_clean) * 8;
             }
+            continue;
         }
-        position += STRIDE;
+        for offset in 0..count {
+            stretch.word(bytes, first + offset, lows >> offset & 1 == 1, out);
+        }
     }
+    if stretch.clean >= 4 || bytes.len() % 8 != 0 {
+        let from =
+            if stretch.clean >= 4 { stretch.start.saturating_sub(8) } else { (words * 8).saturating_sub(MIN_RUN) };
+        runs_in(bytes, from.max(stretch.examined)..bytes.len(), out);
+    }
+}
+
+/// A stretch of eight-byte words without a byte below `+`.
+#[derive(Default)]
+struct Stretch {
+    /// Words in the stretch so far.
+    clean: usize,
+    /// Where it starts.
+    start: usize,
+    /// Where the last examined region ended.
+    examined: usize,
+}
+
+impl Stretch {
+    /// Word `index` has (`low`) or has not a byte below `+`; a stretch of four
+    /// or more clean words that ends is examined byte by byte.
+    fn word(&mut self, bytes: &[u8], index: usize, low: bool, out: &mut Vec<Encoded>) {
+        if low && self.clean >= 4 {
+            let region = self.start.saturating_sub(8).max(self.examined)..((index + 1) * 8).min(bytes.len());
+            self.examined = region.end;
+            runs_in(bytes, region, out);
+        }
+        if self.clean == 0 {
+            self.start = index * 8;
+        }
+        self.clean = if low { 0 } else { self.clean + 1 };
+    }
+}
+
+/// The runs of at least [`MIN_RUN`] base64 characters within `gap`.
+fn runs_in(bytes: &[u8], gap: Range<usize>, out: &mut Vec<Encoded>) {
+    let mut run_start = gap.start;
+    for index in gap.clone() {
+        if !is_base64_byte(bytes[index]) {
+            if index - run_start >= MIN_RUN {
+                decode_padded(bytes, run_start..index, out);
+            }
+            run_start = index + 1;
+        }
+    }
+    if gap.end - run_start >= MIN_RUN {
+        decode_padded(bytes, run_start..gap.end, out);
+    }
+}
+
+/// Decodes a run, with the `=` padding that follows it.
+fn decode_padded(bytes: &[u8], run: Range<usize>, out: &mut Vec<Encoded>) {
+    if run.len() > MAX_RUN {
+        return;
+    }
+    let padded_end = run.end + bytes[run.end..].iter().take(2).take_while(|&&byte| byte == b'=').count();
+    decode_run(bytes, run.start..padded_end, out);
+}
+
+/// The 6-bit value of a base64 character (either alphabet).
+fn sextet(byte: u8) -> u8 {
+    match byte {
+        b'A'..=b'Z' => byte - b'A',
+        b'a'..=b'z' => byte - b'a' + 26,
+        b'0'..=b'9' => byte - b'0' + 52,
+        b'+' | b'-' => 62,
+        _ => 63,
+    }
+}
+
+/// Whether `run` can be the base64 of ASCII text: in each of its first groups
+/// of four characters, the bits that carry the three bytes' top bits are 0.
+/// Identifiers, paths and random keys fail within a few groups, so almost no
+/// run is decoded for nothing.
+fn may_be_base64_text(run: &[u8]) -> bool {
+    run.chunks_exact(4)
+        .take(8)
+        .all(|group| sextet(group[0]) < 32 && sextet(group[1]) & 0b1000 == 0 && sextet(group[2]) & 0b10 == 0)
+}
+
+/// Whether `run` can be the hex of ASCII text: the first digit of each of its first pairs is 0-7.
+fn may_be_hex_text(run: &[u8]) -> bool {
+    run.chunks_exact(2).take(16).all(|pair| pair[0] <= b'7')
 }
 
 fn decode_run(bytes: &[u8], span: Range<usize>, out: &mut Vec<Encoded>) {
     let run = &bytes[span.clone()];
     // A hex run, possibly behind a few characters that are not part of it (`x4749...`).
-    let all_hex = run.iter().all(u8::is_ascii_hexdigit);
-    for skip in 0..4 {
-        let hex = &run[skip..];
-        if hex.len() < MIN_RUN - 4 || !hex.iter().all(u8::is_ascii_hexdigit) {
-            continue;
+    let last_non_hex = run.iter().rposition(|byte| !byte.is_ascii_hexdigit());
+    let hex_from = match last_non_hex {
+        None => Some(0),
+        Some(at) if at < 4 => Some(at + 1),
+        Some(_) => None,
+    };
+    if let Some(from) = hex_from {
+        let tries = if last_non_hex.is_none() { 4 } else { 2 };
+        for skip in from..from + tries {
+            let hex = &run[skip.min(run.len())..];
+            let even = &hex[..hex.len() - hex.len() % 2];
+            if even.len() < MIN_RUN - 4 || !may_be_hex_text(even) {
+                continue;
+            }
+            if let Some(decoded) = decode_hex(even).filter(|decoded| is_text(decoded)) {
+                let start = span.start + skip;
+                out.push(Encoded { span: start..start + even.len(), decoded, encoding: Encoding::Hex });
+                return;
+            }
         }
-        let even = &hex[..hex.len() - hex.len() % 2];
-        if let Some(decoded) = decode_hex(even).filter(|decoded| is_text(decoded)) {
-            let start = span.start + skip;
-            out.push(Encoded { span: start..start + even.len(), decoded, encoding: Encoding::Hex });
-            return;
+        if last_non_hex.is_none() {
+            return; // hashes and ids: not base64 text either
         }
-    }
-    if all_hex {
-        return; // hashes and ids: not base64 text either
     }
     // A run of letters and digits only that is a word or an identifier decodes to noise: the text test rejects it.
     // The run may start with a few characters that are not part of the value (`xR0lU...`): try them off.
     for skip in 0..4 {
+        if !may_be_base64_text(&run[skip..]) {
+            continue;
+        }
         if let Some(decoded) = decode_base64(&run[skip..]).filter(|decoded| is_text(decoded)) {
             out.push(Encoded { span: span.start + skip..span.end, decoded, encoding: Encoding::Base64 });
             return;
@@ -218,31 +368,23 @@ fn find_percent(bytes: &[u8], out: &mut Vec<Encoded>) {
 }
 
 /// Tokens with `\uXXXX`, `\xXX`, `\/` escapes or `&name;` / `&#N;` entities.
-fn find_escapes(bytes: &[u8], out: &mut Vec<Encoded>) {
-    let mut covered_until = 0;
-    for at in memchr::memchr2_iter(b'\\', b'&', bytes) {
-        if at < covered_until {
-            continue;
-        }
-        let rest = &bytes[at..];
-        let escape = rest.starts_with(b"\\u")
-            && rest.get(2..6).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-            || rest.starts_with(b"\\x") && rest.get(2..4).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-            || rest.starts_with(b"\\/")
-            || rest.starts_with(b"&#")
-            || [&b"&amp;"[..], b"&quot;", b"&apos;", b"&lt;", b"&gt;"].iter().any(|entity| rest.starts_with(entity));
-        if !escape {
-            continue;
-        }
-        let span = token_around_escaped(bytes, at);
-        covered_until = span.end;
-        if span.len() > MAX_RUN {
-            continue;
-        }
+/// Decodes the token holding the escape or entity at `at`; returns where the token ends.
+fn escape_at(bytes: &[u8], at: usize, out: &mut Vec<Encoded>) -> usize {
+    let rest = &bytes[at..];
+    let escape = rest.starts_with(b"\\u") && rest.get(2..6).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        || rest.starts_with(b"\\x") && rest.get(2..4).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        || !rest.starts_with(b"\\");
+    if !escape {
+        return at;
+    }
+    let span = token_around_escaped(bytes, at);
+    let end = span.end;
+    if span.len() <= MAX_RUN {
         if let Some(decoded) = unescape(&bytes[span.clone()]).filter(|decoded| decoded.len() >= 8) {
             out.push(Encoded { span, decoded, encoding: Encoding::Escapes });
         }
     }
+    end
 }
 
 /// Like [`token_around`], but an escaped quote (`\"`) does not end the token.
@@ -298,22 +440,20 @@ fn unescape(token: &[u8]) -> Option<Vec<u8>> {
     (decoded.as_bytes() != token).then(|| decoded.into_bytes())
 }
 
-/// `Authorization: Basic <base64 of user:password>` (short values too).
-fn find_basic_auth(bytes: &[u8], out: &mut Vec<Encoded>) {
-    for at in memchr::memmem::find_iter(bytes, b"Basic ") {
-        let start = at + b"Basic ".len();
-        let end = bytes[start..]
-            .iter()
-            .position(|&byte| !is_base64_byte(byte) && byte != b'=')
-            .map_or(bytes.len(), |found| start + found);
-        if end - start < 8 || end - start >= MIN_RUN {
-            continue; // longer runs are found as base64 runs
-        }
-        if let Some(decoded) = decode_base64(&bytes[start..end])
-            .filter(|decoded| decoded.contains(&b':') && std::str::from_utf8(decoded).is_ok())
-        {
-            out.push(Encoded { span: start..end, decoded, encoding: Encoding::Base64 });
-        }
+/// The value of `Authorization: Basic <base64 of user:password>` starting at
+/// `start` (short values too; longer ones are found as base64 runs).
+fn basic_auth_at(bytes: &[u8], start: usize, out: &mut Vec<Encoded>) {
+    let end = bytes[start..]
+        .iter()
+        .position(|&byte| !is_base64_byte(byte) && byte != b'=')
+        .map_or(bytes.len(), |found| start + found);
+    if end - start < 8 || end - start >= MIN_RUN {
+        return;
+    }
+    if let Some(decoded) = decode_base64(&bytes[start..end])
+        .filter(|decoded| decoded.contains(&b':') && std::str::from_utf8(decoded).is_ok())
+    {
+        out.push(Encoded { span: start..end, decoded, encoding: Encoding::Base64 });
     }
 }
 

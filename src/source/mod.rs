@@ -279,6 +279,9 @@ impl<'s> Worker<'s> {
         }
         let mut encoded = Vec::new();
         decode::find_encoded(bytes, &mut encoded);
+        if encoded.is_empty() {
+            return;
+        }
         let path = origin.has_path().then(|| origin.display_path());
         let commit = origin.commit().map(|commit| commit.id.as_str().to_string());
         for span in encoded {
