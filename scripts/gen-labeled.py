@@ -62,7 +62,7 @@ counted on stderr.
 Encoded secrets and UTF-16 files. Each rule's first one-line true key is
 planted once more, in a file of its own, under one of five encodings in turn:
 base64 as a Kubernetes Secret's data value, base64 of base64 (two levels),
-hex, JSON unicode escapes (every non-alphanumeric character as \uXXXX), and
+hex, JSON unicode escapes (every non-alphanumeric character as a \\u escape), and
 a UTF-16LE .reg file with a byte-order mark; each rule's first one-line
 negative example is planted the same way, and generic look-alikes (UUIDs,
 hashes, placeholders) encoded the same way are added until every category

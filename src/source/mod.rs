@@ -378,12 +378,14 @@ impl<'s> Worker<'s> {
     }
 }
 
-/// Whether `finding` was matched as written (not decoded) in `origin`, overlapping `place`.
+/// Whether `finding` was matched as written (not decoded) in `origin`, its
+/// secret within `place` (the encoded form itself, not a token such as a JWT
+/// that merely contains it).
 fn found_at(finding: &Finding, origin: &Origin, place: &Range<usize>) -> bool {
     finding.origin == *origin
         && finding.decoded.is_none()
-        && finding.location.offset < place.end
-        && place.start < finding.location.offset + finding.secret.expose().len()
+        && place.start <= finding.location.offset
+        && finding.location.offset + finding.secret.expose().len() <= place.end
 }
 
 /// The byte range of the line(s) holding `span` (at most 200 bytes either side).

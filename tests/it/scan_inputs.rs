@@ -303,3 +303,33 @@ fn an_archive_with_trailing_bytes_is_scanned_and_the_rest_is_a_warning() {
     assert_eq!(report["stats"]["skipped"]["trailing_data"], 1, "{}", report["stats"]);
     assert!(stderr.contains("trailing data"), "{stderr}");
 }
+
+/// Many warnings of one kind: a few on stderr, then a count; `--verbose` and
+/// the JSON stats keep every one.
+#[test]
+fn warning_floods_are_capped_on_stderr_but_kept_in_the_stats() {
+    use std::io::Write as _;
+    let tree = Tree::new();
+    for index in 0..12 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(format!("file {index}\n").as_bytes()).unwrap();
+        let mut bytes = gz.finish().unwrap();
+        bytes.extend_from_slice(b"\0\0\0\0trailing");
+        tree.write(&format!("dist/pkg{index:02}.gz"), bytes);
+    }
+    let output = keyhound().current_dir(tree.path()).args(["scan", ".", "--format", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let named = stderr.lines().filter(|line| line.starts_with("keyhound: warning: could not scan")).count();
+    assert_eq!(named, 5, "{stderr}");
+    assert!(stderr.contains("... and 7 more (trailing data after an archive)"), "{stderr}");
+    assert_eq!(report["stats"]["skipped"]["trailing_data"], 12);
+    assert_eq!(report["stats"]["skipped_files"].as_array().unwrap().len(), 12);
+    let verbose = keyhound().current_dir(tree.path()).args(["scan", ".", "--verbose"]).output().unwrap();
+    let verbose = String::from_utf8_lossy(&verbose.stderr);
+    assert_eq!(
+        verbose.lines().filter(|line| line.contains("trailing data after an archive)")).count(),
+        12,
+        "{verbose}"
+    );
+}
