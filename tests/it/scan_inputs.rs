@@ -327,9 +327,6 @@ fn warning_floods_are_capped_on_stderr_but_kept_in_the_stats() {
     assert_eq!(report["stats"]["skipped_files"].as_array().unwrap().len(), 12);
     let verbose = keyhound().current_dir(tree.path()).args(["scan", ".", "--verbose"]).output().unwrap();
     let verbose = String::from_utf8_lossy(&verbose.stderr);
-    assert_eq!(
-        verbose.lines().filter(|line| line.contains("trailing data after an archive)")).count(),
-        12,
-        "{verbose}"
-    );
+    let listed = verbose.lines().filter(|line| line.starts_with("keyhound: warning: could not scan")).count();
+    assert_eq!(listed, 12, "{verbose}");
 }
