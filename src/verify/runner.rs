@@ -114,7 +114,7 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
                     let Some((key, rule)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { break };
                     let verifier = rule.verify.as_ref().expect("jobs have verifiers");
                     let base_url = base_url_override.as_deref().unwrap_or(&verifier.base_url);
-                    let outcome = verify_one(verifier, base_url, &key, client, options, deadline);
+                    let outcome = masked(&key, ask(verifier, base_url, &key, client, options, deadline));
                     results.lock().unwrap_or_else(|p| p.into_inner()).insert(key, outcome);
                     progress.inc(1);
                 });
@@ -145,7 +145,7 @@ pub fn verify_secret(
     let key = JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone() };
     let base_url = options.endpoints.get(&verifier.provider).map_or(verifier.base_url.as_str(), String::as_str);
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
-    verify_one(verifier, base_url, &key, client, options, deadline)
+    masked(&key, ask(verifier, base_url, &key, client, options, deadline))
 }
 
 /// The nearest secret of each required rule in the same file as `findings[index]`.
@@ -165,23 +165,15 @@ pub fn companions(findings: &[Finding], index: usize, requires: &[String]) -> Re
     Ok(found)
 }
 
-/// Asks once, and again (with backoff) while the provider answers 429/5xx
-/// and time allows; the secret and its companions never appear in the reason
-/// or the details, whatever the provider or the network said.
-fn verify_one(
-    verifier: &Verifier,
-    base_url: &str,
-    key: &JobKey,
-    client: &Client,
-    options: &VerifyOptions,
-    deadline: Instant,
-) -> Verification {
-    let mut verification = ask(verifier, base_url, key, client, options, deadline);
+/// `verification` with the secret and its companions masked out of the
+/// reason and the details, whatever the provider or the network said.
+fn masked(key: &JobKey, mut verification: Verification) -> Verification {
     Masker::redacting(std::iter::once(key.secret.as_str()).chain(key.companions.values().map(String::as_str)))
         .mask_verification(&mut verification);
     verification
 }
 
+/// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
 fn ask(
     verifier: &Verifier,
     base_url: &str,
