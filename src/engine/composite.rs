@@ -53,12 +53,13 @@ impl Composites {
         Composites { required, skip_report, active }
     }
 
-    /// Keeps, of one input's matches, the composite matches whose requirements
-    /// hold and every ordinary match; drops skip-report matches.
-    pub fn apply(&self, bytes: &[u8], matches: &mut Vec<Match>) {
-        if !self.active || matches.is_empty() {
+    /// Keeps, of one input's matches (`all[first..]`), the composite matches
+    /// whose requirements hold and every ordinary match; drops skip-report matches.
+    pub fn apply(&self, bytes: &[u8], all: &mut Vec<Match>, first: usize) {
+        if !self.active || all.len() == first {
             return;
         }
+        let matches = &all[first..];
         let places: Vec<(usize, usize)> = matches.iter().map(|found| place(bytes, &found.secret)).collect();
         let keep: Vec<bool> = (0..matches.len())
             .map(|index| {
@@ -76,8 +77,8 @@ impl Composites {
                 })
             })
             .collect();
-        let mut flags = keep.into_iter();
-        matches.retain(|_| flags.next().unwrap_or(false));
+        let mut flags = std::iter::repeat_n(true, first).chain(keep);
+        all.retain(|_| flags.next().unwrap_or(false));
     }
 }
 

@@ -106,6 +106,9 @@ pub struct Scanner {
     config_suppressed: AtomicU64,
     /// Whether any allowlist comes from a config file.
     config_allowlists: bool,
+    /// Whether any rule comes from a config file (only then can a config rule
+    /// and a built-in rule match the same secret).
+    config_rules: bool,
     /// Composite (`required`) and `skipReport` rules.
     composites: composite::Composites,
 }
@@ -125,6 +128,7 @@ impl Scanner {
             .chain(&rules.global_allowlists)
             .any(|allowlist| allowlist.from_config_file);
         let composites = composite::Composites::new(&rules);
+        let config_rules = rules.rules.iter().any(|rule| !matches!(rule.source, RuleSource::Embedded(_)));
         Ok(Scanner {
             rules,
             prefilter,
@@ -132,6 +136,7 @@ impl Scanner {
             path_only,
             config_suppressed: AtomicU64::new(0),
             config_allowlists,
+            config_rules,
             composites,
         })
     }
@@ -278,13 +283,7 @@ impl Scanner {
         scratch.touched = touched;
         self.resolve_overlaps(out, first_new, &scratch.claimed);
         scratch.claimed.clear();
-        if first_new == 0 {
-            self.composites.apply(input.bytes, out);
-        } else {
-            let mut new = out.split_off(first_new);
-            self.composites.apply(input.bytes, &mut new);
-            out.append(&mut new);
-        }
+        self.composites.apply(input.bytes, out, first_new);
     }
 
     /// Turns a match into a reportable finding. `locator` must belong to the same input.
@@ -486,32 +485,26 @@ impl Scanner {
     /// match stays (it can be verified and rotated) and names the other.
     /// `matches` is sorted by secret span.
     fn merge_config_duplicates(&self, matches: &mut Vec<Match>) {
-        let built_in = |found: &Match| matches!(self.rules.rules[found.rule].source, RuleSource::Embedded(_));
-        let mut start = 0;
-        while start < matches.len() {
-            let span = matches[start].secret.clone();
-            let end = start + matches[start..].iter().take_while(|found| found.secret == span).count();
-            if end - start > 1 {
-                if let Some(keeper) = (start..end).find(|&index| built_in(&matches[index])) {
-                    let others: Vec<usize> = (start..end)
-                        .filter(|&index| !built_in(&matches[index]))
-                        .map(|index| matches[index].rule)
-                        .collect();
-                    if !others.is_empty() {
-                        matches[keeper].also_matched.extend(others);
-                        let mut position = start;
-                        matches.retain(|found| {
-                            let inside = (start..end).contains(&position);
-                            position += 1;
-                            !inside || built_in(found)
-                        });
-                        start += matches[start..].iter().take_while(|found| found.secret == span).count();
-                        continue;
-                    }
-                }
-            }
-            start = end;
+        if !self.config_rules || !matches.windows(2).any(|pair| pair[0].secret == pair[1].secret) {
+            return;
         }
+        let built_in = |found: &Match| matches!(self.rules.rules[found.rule].source, RuleSource::Embedded(_));
+        let mut merged = Vec::with_capacity(matches.len());
+        for group in matches.chunk_by(|a, b| a.secret == b.secret) {
+            let Some(keeper) = group.iter().position(built_in) else {
+                merged.extend_from_slice(group);
+                continue;
+            };
+            let others: Vec<usize> = group.iter().filter(|found| !built_in(found)).map(|found| found.rule).collect();
+            for (index, found) in group.iter().enumerate().filter(|(_, found)| built_in(found)) {
+                let mut found = found.clone();
+                if index == keeper {
+                    found.also_matched.extend(&others);
+                }
+                merged.push(found);
+            }
+        }
+        *matches = merged;
     }
 }
 

@@ -264,16 +264,17 @@ impl<'s> Worker<'s> {
 
     /// Scans the text that encoded spans of `bytes` decode to, `depth` levels
     /// deep; a finding is placed at the outermost span of `original` and
-    /// names the encodings (`base64`, `base64 > percent`).
+    /// names the encodings (`base64`, `base64 > percent`). The findings of
+    /// this input start at `first`.
     fn scan_decoded(
         &mut self,
-        original: &[u8],
+        whole: &WholeInput<'_>,
         bytes: &[u8],
         outer: Option<&Range<usize>>,
         chain: &str,
-        origin: &Origin,
         depth: usize,
     ) {
+        let WholeInput { original, origin, first } = *whole;
         if depth == 0 {
             return;
         }
@@ -294,13 +295,15 @@ impl<'s> Worker<'s> {
             let input = Input { bytes: &span.decoded, path: path.as_deref(), commit: commit.as_deref(), binary: false };
             let mut matches = Vec::new();
             self.scanner.scan(input, &mut self.scratch, &mut matches);
+            let placed = (!matches.is_empty()).then(|| {
+                let location = Locator::new(original).locate(place.start, place.end.max(place.start + 1));
+                (location, String::from_utf8_lossy(&original[line_bounds(original, &place)]).into_owned())
+            });
             let mut decoded_locator = Locator::new(&span.decoded);
-            let mut original_locator = Locator::new(original);
-            let location = original_locator.locate(place.start, place.end.max(place.start + 1));
-            let line = String::from_utf8_lossy(&original[line_bounds(original, &place)]).into_owned();
             for found in &matches {
+                let Some((location, line)) = &placed else { break };
                 let mut finding = self.scanner.finding(input, found, origin, &mut decoded_locator);
-                let duplicate = self.results.findings.iter().any(|other| {
+                let duplicate = self.results.findings[first..].iter().any(|other| {
                     other.origin == finding.origin
                         && other.rule_id == finding.rule_id
                         && other.secret.expose() == finding.secret.expose()
@@ -308,12 +311,12 @@ impl<'s> Worker<'s> {
                 if duplicate {
                     continue;
                 }
-                finding.location = location;
+                finding.location = *location;
                 finding.line = crate::finding::Secret::new(line.clone());
                 finding.decoded = Some(chain.clone());
                 if span.encoding.wraps_text() {
-                    self.absorb_encoded_forms(&mut finding, origin, &place);
-                } else if self.results.findings.iter().any(|other| found_at(other, origin, &place)) {
+                    self.absorb_encoded_forms(&mut finding, origin, &place, first);
+                } else if self.results.findings[first..].iter().any(|other| found_at(other, origin, &place)) {
                     // Escaped text the rules already matched as written: one finding.
                     continue;
                 }
@@ -322,17 +325,21 @@ impl<'s> Worker<'s> {
             // An encoded value that decodes to words or lines (a config file, a
             // script, prose) is no key itself: what it holds was scanned above.
             if span.encoding.wraps_text() && span.decoded.iter().any(u8::is_ascii_whitespace) {
-                self.results.findings.retain(|other| !found_at(other, origin, &place));
+                let mut index = 0;
+                self.results.findings.retain(|other| {
+                    index += 1;
+                    index <= first || !found_at(other, origin, &place)
+                });
             }
-            self.scan_decoded(original, &span.decoded, Some(&place), &chain, origin, depth - 1);
+            self.scan_decoded(whole, &span.decoded, Some(&place), &chain, depth - 1);
         }
     }
 
     /// One secret, one finding: findings of rules that matched the encoded
     /// form at `place` (a generic value, a Kubernetes data field, a URL with
     /// `%XX`) yield to `decoded`, which names their rules.
-    fn absorb_encoded_forms(&mut self, decoded: &mut Finding, origin: &Origin, place: &Range<usize>) {
-        let mut index = 0;
+    fn absorb_encoded_forms(&mut self, decoded: &mut Finding, origin: &Origin, place: &Range<usize>, first: usize) {
+        let mut index = first;
         while index < self.results.findings.len() {
             if found_at(&self.results.findings[index], origin, place) {
                 let other = self.results.findings.swap_remove(index);
@@ -353,11 +360,13 @@ impl<'s> Worker<'s> {
         self.matches.clear();
         self.scanner.scan(input, &mut self.scratch, &mut self.matches);
         self.results.stats.scanned(bytes.len());
+        let first = self.results.findings.len();
         if !self.matches.is_empty() {
             self.report_matches(input, origin, runs);
         }
         if runs.is_none() && self.content.max_decode_depth > 0 {
-            self.scan_decoded(bytes, bytes, None, "", origin, self.content.max_decode_depth);
+            let whole = WholeInput { original: bytes, origin, first };
+            self.scan_decoded(&whole, bytes, None, "", self.content.max_decode_depth);
         }
     }
 
@@ -376,6 +385,15 @@ impl<'s> Worker<'s> {
             self.results.findings.push(finding);
         }
     }
+}
+
+/// The input whose encoded spans are being decoded: its bytes, its origin,
+/// and where its findings start in the worker's results.
+#[derive(Clone, Copy)]
+struct WholeInput<'a> {
+    original: &'a [u8],
+    origin: &'a Origin,
+    first: usize,
 }
 
 /// Whether `finding` was matched as written (not decoded) in `origin`, its
