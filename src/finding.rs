@@ -330,6 +330,8 @@ pub struct Finding {
     pub confidence: Confidence,
     /// The rule's tags.
     pub tags: Vec<String>,
+    /// The provider that issues the secret (the rule's `provider.name`).
+    pub provider: Option<String>,
     /// Rules from config files that matched the same secret at the same place.
     pub also_matched: Vec<String>,
     /// The encodings the secret was found under (`base64`, `base64 > percent`);
@@ -419,6 +421,7 @@ impl Finding {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            provider: None,
             decoded: None,
             verification: None,
         }
@@ -468,6 +471,7 @@ mod tests {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            provider: None,
             decoded: None,
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),
             verification: None,

@@ -9,7 +9,7 @@ use crate::cli::RulesCommand;
 use crate::engine::Scanner;
 use crate::rules::examples::check_examples;
 use crate::rules::load::{load_config, load_rule_file};
-use crate::rules::{RuleSet, RuleSource};
+use crate::rules::{Rule, RuleSet, RuleSource};
 
 use super::{CmdError, EXIT_CLEAN};
 
@@ -41,36 +41,73 @@ pub fn run(command: &RulesCommand) -> Result<u8, CmdError> {
 struct RuleSummary<'a> {
     id: &'a str,
     description: &'a str,
+    /// The provider's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    /// Where the provider's keys are managed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    console: Option<&'a str>,
+    /// The provider's documentation of the keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docs: Option<&'a str>,
     confidence: String,
     keywords: &'a [String],
     tags: &'a [String],
+    /// The verifier's provider key (`--endpoint NAME=URL`), when the rule verifies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<&'a str>,
+    /// How live secrets are rotated: `api` or `guided`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotate: Option<&'static str>,
     source: String,
+}
+
+impl<'a> RuleSummary<'a> {
+    fn of(rule: &'a Rule) -> Self {
+        let provider = rule.provider.as_ref();
+        RuleSummary {
+            id: &rule.id,
+            description: &rule.description,
+            provider: provider.map(|provider| provider.name.as_str()),
+            console: provider.and_then(|provider| provider.console.as_deref()),
+            docs: provider.and_then(|provider| provider.docs.as_deref()),
+            confidence: rule.confidence.to_string(),
+            keywords: &rule.keywords,
+            tags: &rule.tags,
+            verify: rule.verify.as_ref().map(|verifier| verifier.provider.as_str()),
+            rotate: rule.rotate.as_ref().map(|rotation| rotation.action.kind()),
+            source: source_name(&rule.source),
+        }
+    }
 }
 
 fn list(rules: &RuleSet, json: bool) -> io::Result<()> {
     let mut out = io::stdout().lock();
     if json {
-        let summaries: Vec<RuleSummary<'_>> = rules
-            .rules
-            .iter()
-            .map(|rule| RuleSummary {
-                id: &rule.id,
-                description: &rule.description,
-                confidence: rule.confidence.to_string(),
-                keywords: &rule.keywords,
-                tags: &rule.tags,
-                source: source_name(&rule.source),
-            })
-            .collect();
+        let summaries: Vec<RuleSummary<'_>> = rules.rules.iter().map(RuleSummary::of).collect();
         serde_json::to_writer_pretty(&mut out, &summaries)?;
         return writeln!(out);
     }
     let width = rules.rules.iter().map(|rule| rule.id.len()).max().unwrap_or(2);
-    writeln!(out, "{:width$}  {:10}  DESCRIPTION", "ID", "CONFIDENCE")?;
+    let provider_of = |rule: &'_ Rule| rule.provider.as_ref().map_or("-".to_string(), |provider| provider.name.clone());
+    let provider_width = rules.rules.iter().map(|rule| provider_of(rule).len()).max().unwrap_or(8).max(8);
+    writeln!(out, "{:width$}  {:provider_width$}  {:10}  {:6}  {:6}  DESCRIPTION", "ID", "PROVIDER", "CONFIDENCE", "VERIFY", "ROTATE")?;
     for rule in &rules.rules {
-        writeln!(out, "{:width$}  {:10}  {}", rule.id, rule.confidence.to_string(), rule.description)?;
+        let verify = if rule.verify.is_some() { "yes" } else { "-" };
+        let rotate = rule.rotate.as_ref().map_or("-", |rotation| rotation.action.kind());
+        writeln!(
+            out,
+            "{:width$}  {:provider_width$}  {:10}  {verify:6}  {rotate:6}  {}",
+            rule.id,
+            provider_of(rule),
+            rule.confidence.to_string(),
+            rule.description
+        )?;
     }
-    writeln!(out, "\n{} rules", rules.len())
+    let providers: std::collections::BTreeSet<&str> =
+        rules.rules.iter().filter_map(|rule| rule.provider.as_ref()).map(|provider| provider.name.as_str()).collect();
+    let verifying = rules.rules.iter().filter(|rule| rule.verify.is_some()).count();
+    writeln!(out, "\n{} rules, {} providers, {verifying} rules verify", rules.len(), providers.len())
 }
 
 fn source_name(source: &RuleSource) -> String {

@@ -308,6 +308,7 @@ impl Scanner {
             entropy: found.entropy,
             confidence: found.confidence,
             tags: rule.tags.clone(),
+            provider: rule.provider.as_ref().map(|provider| provider.name.clone()),
             also_matched: found.also_matched.iter().map(|&index| self.rules.rules[index].id.clone()).collect(),
             decoded: None,
             verification: None,

@@ -21,7 +21,9 @@ const RESET: &str = "\x1b[0m";
 /// ```
 pub fn write(report: &Report<'_>, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     for finding in report.findings {
-        write_finding(finding, options, out)?;
+        let rule = report.rules.get(&finding.rule_id);
+        let console = rule.and_then(|rule| rule.provider.as_ref()).and_then(|provider| provider.console.as_deref());
+        write_finding(finding, console, options, out)?;
     }
     Ok(())
 }
@@ -34,7 +36,12 @@ fn paint(options: RenderOptions, style: &str, text: &str) -> String {
     }
 }
 
-fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+fn write_finding(
+    finding: &Finding,
+    console: Option<&str>,
+    options: RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let path = finding.origin.display_path();
     let location = format!("{}:{}:{}", printable(&path), finding.location.line, finding.location.column);
     let confidence_style = match finding.confidence {
@@ -71,6 +78,10 @@ fn write_finding(finding: &Finding, options: RenderOptions, out: &mut dyn Write)
             commit.date,
             printable(&commit.summary)
         )?;
+    }
+    if let Some(provider) = &finding.provider {
+        let manage = console.map(|url| format!(": keys are managed at {url}")).unwrap_or_default();
+        writeln!(out, "    provider: {}{}", printable(provider), printable(&manage))?;
     }
     writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
     writeln!(out)

@@ -39,6 +39,9 @@ pub struct JsonFinding<'a> {
     pub fingerprint: &'a str,
     /// Rule tags.
     pub tags: &'a [String],
+    /// The provider that issues the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<&'a str>,
     /// Rules from config files that matched the same secret at the same place
     /// (reported once, under the built-in rule).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -106,6 +109,7 @@ impl<'a> JsonFinding<'a> {
             confidence: finding.confidence,
             fingerprint: finding.fingerprint.as_str(),
             tags: &finding.tags,
+            provider: finding.provider.as_deref(),
             also_matched: &finding.also_matched,
             decoded: finding.decoded.as_deref(),
             offset: finding.location.offset,

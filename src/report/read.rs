@@ -56,6 +56,8 @@ struct StoredFinding {
     #[serde(default)]
     decoded: Option<String>,
     #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
     fingerprint: Option<String>,
     #[serde(default)]
     verification: Option<StoredVerification>,
@@ -114,6 +116,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         tags: stored.tags,
         also_matched: stored.also_matched,
         decoded: stored.decoded,
+        provider: stored.provider,
         fingerprint,
         // A redacted secret cannot be checked again; the runner leaves set results alone.
         verification: if redacted {

@@ -68,6 +68,12 @@ fn descriptor(id: &str, rule: Option<&Rule>) -> ReportingDescriptor {
     let mut properties = BTreeMap::new();
     properties.insert("precision".to_string(), json!(precision(rule.map(|rule| rule.confidence))));
     properties.insert("security-severity".to_string(), json!("8.0"));
+    if let Some(provider) = rule.and_then(|rule| rule.provider.as_ref()) {
+        properties.insert("provider".to_string(), json!(provider.name));
+        if let Some(console) = &provider.console {
+            properties.insert("console".to_string(), json!(console));
+        }
+    }
     // SARIF requires unique tags; a rule's own tags may repeat "secret".
     let mut tags: Vec<String> = Vec::new();
     for tag in

@@ -34,6 +34,16 @@ pub enum ActionKind {
     Guided,
 }
 
+impl ActionKind {
+    /// The rotation kind shown by `keyhound rules list`: `guided` or `api`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            ActionKind::Guided => "guided",
+            _ => "api",
+        }
+    }
+}
+
 /// Every action, for help texts and validation messages.
 pub const ALL_ACTIONS: [ActionKind; 9] = [
     ActionKind::GithubRevoke,

@@ -178,7 +178,10 @@ pub fn collect_targets<'a>(
             None => targets.push(Target {
                 rule,
                 how,
-                console: declared.and_then(|rotation| rotation.console.clone()),
+                // The rotation's own page, else where the provider manages its keys.
+                console: declared
+                    .and_then(|rotation| rotation.console.clone())
+                    .or_else(|| rule.provider.as_ref().and_then(|provider| provider.console.clone())),
                 secret: finding.secret.clone(),
                 companions,
                 status,

@@ -279,6 +279,22 @@ fn rule_error(source: &RuleSource, id: &str, problem: String) -> ConfigError {
     ConfigError::Rule { source_name: source.clone(), rule_id, problem }
 }
 
+/// Checks a `[rules.provider]` table: a name, and https URLs.
+fn compile_provider(spec: super::schema::ProviderSpec) -> Result<super::Provider, String> {
+    let name = spec.name.trim();
+    if name.is_empty() {
+        return Err("`provider.name` must not be empty".into());
+    }
+    for (field, url) in [("console", &spec.console), ("docs", &spec.docs)] {
+        if let Some(url) = url {
+            if !url.starts_with("https://") || url.len() <= "https://".len() || url.contains(char::is_whitespace) {
+                return Err(format!("`provider.{field}` must be an https:// URL, not `{url}`"));
+            }
+        }
+    }
+    Ok(super::Provider { name: name.to_string(), console: spec.console, docs: spec.docs })
+}
+
 fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError> {
     let id = spec.id.clone();
     let fail = |problem: String| rule_error(source, &id, problem);
@@ -364,9 +380,14 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         }),
         None => None,
     };
+    let provider = match spec.provider {
+        Some(provider) => Some(compile_provider(provider).map_err(fail)?),
+        None => None,
+    };
     Ok(Rule {
         verify,
         rotate,
+        provider,
         description: spec.description.unwrap_or_else(|| id.clone()),
         id,
         regex,

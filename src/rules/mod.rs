@@ -133,12 +133,25 @@ pub struct Rule {
     pub verify: Option<crate::verify::spec::Verifier>,
     /// How to revoke or rotate the rule's secrets.
     pub rotate: Option<crate::rotate::action::Rotation>,
+    /// Who issues the rule's secrets and where they are managed.
+    pub provider: Option<Provider>,
     /// Texts this rule must report.
     pub examples: Vec<String>,
     /// Texts this rule must not report.
     pub negative_examples: Vec<String>,
     /// The file the rule came from.
     pub source: RuleSource,
+}
+
+/// The service that issues a rule's secrets (validated [`schema::ProviderSpec`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Name as people know it.
+    pub name: String,
+    /// Console page where the keys are managed (an https URL).
+    pub console: Option<String>,
+    /// Documentation of the keys (an https URL).
+    pub docs: Option<String>,
 }
 
 /// All rules of a scan plus the global allowlists.

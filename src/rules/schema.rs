@@ -118,6 +118,23 @@ pub struct RuleSpec {
     /// keyhound: how to revoke or rotate the rule's secrets when they are live.
     #[serde(default)]
     pub rotate: Option<RotateSpec>,
+    /// keyhound: who issues the rule's secrets and where they are managed.
+    #[serde(default)]
+    pub provider: Option<ProviderSpec>,
+}
+
+/// `[rules.provider]` (or `provider = { ... }`): the service that issues a rule's secrets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    /// The provider's name as people know it (`Stripe`, `GitHub`).
+    pub name: String,
+    /// The page of the provider's console where these keys are managed (https).
+    #[serde(default)]
+    pub console: Option<String>,
+    /// The provider's documentation of these keys (https).
+    #[serde(default)]
+    pub docs: Option<String>,
 }
 
 /// `[[rules.required]]`: a rule that must also match near a composite rule's match.
