@@ -59,6 +59,12 @@ pub struct Allowlist {
 impl Allowlist {
     /// Validates and compiles an allowlist; the error says which field is wrong.
     pub fn compile(spec: AllowlistSpec) -> Result<Self, String> {
+        Self::compile_checked(spec, true)
+    }
+
+    /// [`Allowlist::compile`], parsing each regex now only when `validate` is set
+    /// (built-in rule files are checked when keyhound is built).
+    pub fn compile_checked(spec: AllowlistSpec, validate: bool) -> Result<Self, String> {
         let require_all = match spec.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
             None | Some("OR") => false,
             Some("AND") => true,
@@ -72,8 +78,8 @@ impl Allowlist {
                 return Err(format!("`regexTarget = \"{other}\"` must be \"secret\", \"match\" or \"line\""))
             }
         };
-        let paths = union_of(&spec.paths, "paths")?;
-        let regexes = union_of(&spec.regexes, "regexes")?;
+        let paths = union_of(&spec.paths, "paths", validate)?;
+        let regexes = union_of(&spec.regexes, "regexes", validate)?;
         if spec.stopwords.iter().any(String::is_empty) {
             return Err("`stopwords` must not contain an empty string".into());
         }
@@ -164,8 +170,8 @@ impl Allowlist {
 
 /// Validates each pattern (naming the bad entry) and joins them into one
 /// lazily compiled alternation; inline flags stay scoped to their entry.
-fn union_of(patterns: &[String], field: &str) -> Result<Option<LazyRegex>, String> {
-    for pattern in patterns {
+fn union_of(patterns: &[String], field: &str, validate: bool) -> Result<Option<LazyRegex>, String> {
+    for pattern in patterns.iter().filter(|_| validate) {
         LazyRegex::validated(pattern).map_err(|err| format!("`{field}` entry {pattern:?}: {err}"))?;
     }
     if patterns.is_empty() {

@@ -17,7 +17,7 @@ use crate::finding::Confidence;
 
 use super::regex_compat::{self, can_span_lines};
 use super::schema::{ConfigFile, RuleSpec};
-use super::{Context, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
+use super::{Context, EmbeddedRuleFile, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
 
 /// How deep `[extend] path` chains may go.
 const MAX_EXTEND_DEPTH: usize = 4;
@@ -109,17 +109,19 @@ pub enum ConfigError {
 /// most of keyhound's start-up time (a pre-commit hook pays it on every
 /// commit), so the files are parsed on two threads, then joined in order.
 pub fn load_defaults() -> Result<RuleSet, ConfigError> {
-    let load = |(name, text): &(&'static str, &'static str)| -> Result<RuleSet, ConfigError> {
-        let source = RuleSource::Embedded(name);
-        compile_file(parse_config(text, &source)?, &source)
+    let load = |file: &EmbeddedRuleFile| -> Result<RuleSet, ConfigError> {
+        let source = RuleSource::Embedded(file.name);
+        let parsed: ConfigFile = serde_json::from_str(file.json)
+            .map_err(|err| ConfigError::Parse { source_name: source.clone(), message: err.to_string() })?;
+        compile_file(parsed, &source, Checked::AtBuild { multiline: file.multiline })
     };
     // Split where half of the text is on each side.
-    let total: usize = EMBEDDED_RULE_FILES.iter().map(|(_, text)| text.len()).sum();
+    let total: usize = EMBEDDED_RULE_FILES.iter().map(|file| file.json.len()).sum();
     let mut seen = 0;
     let half = EMBEDDED_RULE_FILES
         .iter()
-        .position(|(_, text)| {
-            seen += text.len();
+        .position(|file| {
+            seen += file.json.len();
             seen * 2 >= total
         })
         .map_or(0, |index| index + 1);
@@ -158,13 +160,13 @@ pub fn load_config_within(path: &Path, root: &Path) -> Result<RuleSet, ConfigErr
 pub fn load_rule_file(path: &Path) -> Result<RuleSet, ConfigError> {
     let source = RuleSource::File(path.to_path_buf());
     let text = read(path)?;
-    check_complete(compile_file(parse_config(&text, &source)?, &source)?)
+    check_complete(compile_file(parse_config(&text, &source)?, &source, Checked::Now)?)
 }
 
 /// Parses standalone rule text (no `[extend]` processing); `name` labels errors.
 pub fn load_rule_str(text: &str, name: &str) -> Result<RuleSet, ConfigError> {
     let source = RuleSource::File(PathBuf::from(name));
-    check_complete(compile_file(parse_config(text, &source)?, &source)?)
+    check_complete(compile_file(parse_config(text, &source)?, &source, Checked::Now)?)
 }
 
 /// Rejects rules that have neither a `regex` nor a `path` (only valid as an
@@ -206,7 +208,7 @@ fn load_config_at_depth(path: &Path, depth: usize, root: Option<&Path>) -> Resul
     let mut file = parse_config(&text, &source)?;
     let extend = file.extend.take();
     let has_rules = !file.rules.is_empty();
-    let own = compile_file(file, &source)?;
+    let own = compile_file(file, &source, Checked::Now)?;
 
     let mut base = match &extend {
         Some(extend) if extend.path.is_some() => {
@@ -254,10 +256,21 @@ fn parse_config(text: &str, source: &RuleSource) -> Result<ConfigFile, ConfigErr
     toml::from_str(text).map_err(|err| ConfigError::Parse { source_name: source.clone(), message: err.to_string() })
 }
 
-fn compile_file(file: ConfigFile, source: &RuleSource) -> Result<RuleSet, ConfigError> {
+/// Whether a file's regexes still need checking.
+#[derive(Clone, Copy)]
+enum Checked {
+    /// A file on disk: every regex is parsed now, and errors name it.
+    Now,
+    /// A built-in file, checked by `build.rs`, which also listed the rules
+    /// whose regex can span lines.
+    AtBuild { multiline: &'static [&'static str] },
+}
+
+fn compile_file(file: ConfigFile, source: &RuleSource, checked: Checked) -> Result<RuleSet, ConfigError> {
     let mut set = RuleSet::default();
+    let validate = matches!(checked, Checked::Now);
     for spec in file.allowlist.into_iter().chain(file.allowlists) {
-        let mut allowlist = Allowlist::compile(spec).map_err(|problem| ConfigError::Allowlist {
+        let mut allowlist = Allowlist::compile_checked(spec, validate).map_err(|problem| ConfigError::Allowlist {
             source_name: source.clone(),
             scope: "global".into(),
             problem,
@@ -269,7 +282,7 @@ fn compile_file(file: ConfigFile, source: &RuleSource) -> Result<RuleSet, Config
         if set.rules.iter().any(|rule: &Rule| rule.id == spec.id) {
             return Err(rule_error(source, &spec.id, "the id is used twice in this file".into()));
         }
-        set.rules.push(compile_rule(spec, source)?);
+        set.rules.push(compile_rule(spec, source, checked)?);
     }
     Ok(set)
 }
@@ -295,7 +308,7 @@ fn compile_provider(spec: super::schema::ProviderSpec) -> Result<super::Provider
     Ok(super::Provider { name: name.to_string(), console: spec.console, docs: spec.docs })
 }
 
-fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError> {
+fn compile_rule(spec: RuleSpec, source: &RuleSource, checked: Checked) -> Result<Rule, ConfigError> {
     let id = spec.id.clone();
     let fail = |problem: String| rule_error(source, &id, problem);
 
@@ -303,8 +316,12 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
         return Err(fail("`id` must be non-empty and use only letters, digits, `-`, `_`, `.`, `:`".into()));
     }
     let mut multiline = false;
-    let regex = match &spec.regex {
-        Some(pattern) => {
+    let regex = match (&spec.regex, checked) {
+        (Some(pattern), Checked::AtBuild { multiline: spanning }) => {
+            multiline = spanning.contains(&id.as_str());
+            Some(LazyRegex::new(pattern.clone()))
+        }
+        (Some(pattern), Checked::Now) => {
             let hir = regex_compat::parse(pattern).map_err(|err| fail(format!("`regex` does not parse: {err}")))?;
             let groups = hir.properties().explicit_captures_len();
             multiline = can_span_lines(&hir);
@@ -323,13 +340,14 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
             }
             Some(lazy)
         }
-        None => None,
+        (None, _) => None,
     };
-    let path = match &spec.path {
-        Some(pattern) => {
+    let path = match (&spec.path, checked) {
+        (Some(pattern), Checked::AtBuild { .. }) => Some(LazyRegex::new(pattern.clone())),
+        (Some(pattern), Checked::Now) => {
             Some(LazyRegex::validated(pattern).map_err(|err| fail(format!("`path` is not a valid regex: {err}")))?)
         }
-        None => None,
+        (None, _) => None,
     };
     if let Some(entropy) = spec.entropy {
         if !(0.0..=8.0).contains(&entropy) {
@@ -357,7 +375,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource) -> Result<Rule, ConfigError
     };
     let mut allowlists = Vec::new();
     for allowlist in spec.allowlist.into_iter().chain(spec.allowlists) {
-        let mut allowlist = Allowlist::compile(allowlist).map_err(|problem| ConfigError::Allowlist {
+        let mut allowlist = Allowlist::compile_checked(allowlist, matches!(checked, Checked::Now)).map_err(|problem| ConfigError::Allowlist {
             source_name: source.clone(),
             scope: format!("rule {id}"),
             problem,
@@ -416,12 +434,12 @@ mod tests {
 
     fn parse(text: &str) -> Result<RuleSet, ConfigError> {
         let source = RuleSource::File(PathBuf::from("test.toml"));
-        check_complete(compile_file(parse_config(text, &source)?, &source)?)
+        check_complete(compile_file(parse_config(text, &source)?, &source, Checked::Now)?)
     }
 
     fn parse_partial(text: &str) -> RuleSet {
         let source = RuleSource::File(PathBuf::from("test.toml"));
-        compile_file(parse_config(text, &source).unwrap(), &source).unwrap()
+        compile_file(parse_config(text, &source).unwrap(), &source, Checked::Now).unwrap()
     }
 
     fn error_text(text: &str) -> String {

@@ -138,3 +138,22 @@ fn findings_name_their_provider_and_where_its_keys_are_managed() {
     let human = String::from_utf8_lossy(&human.stdout);
     assert!(human.contains("provider: DeepSeek: keys are managed at https://platform.deepseek.com"), "{human}");
 }
+
+#[test]
+fn built_in_rules_checked_at_build_time_load_as_they_would_from_disk() {
+    let defaults = RuleSet::defaults().unwrap();
+    let mut compared = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        let from_disk = keyhound::rules::load::load_rule_file(&path).unwrap();
+        for rule in &from_disk.rules {
+            let built_in = defaults.get(&rule.id).unwrap();
+            assert_eq!(built_in.window, rule.window, "{}: window (multi-line regex?)", rule.id);
+            assert_eq!(built_in.regex.as_ref().map(|regex| regex.pattern()), rule.regex.as_ref().map(|regex| regex.pattern()));
+            assert_eq!(built_in.secret_group, rule.secret_group, "{}", rule.id);
+            assert_eq!(built_in.allowlists.len(), rule.allowlists.len(), "{}", rule.id);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, defaults.len());
+}
