@@ -91,7 +91,11 @@ fn list(rules: &RuleSet, json: bool) -> io::Result<()> {
     let width = rules.rules.iter().map(|rule| rule.id.len()).max().unwrap_or(2);
     let provider_of = |rule: &'_ Rule| rule.provider.as_ref().map_or("-".to_string(), |provider| provider.name.clone());
     let provider_width = rules.rules.iter().map(|rule| provider_of(rule).len()).max().unwrap_or(8).max(8);
-    writeln!(out, "{:width$}  {:provider_width$}  {:10}  {:6}  {:6}  DESCRIPTION", "ID", "PROVIDER", "CONFIDENCE", "VERIFY", "ROTATE")?;
+    writeln!(
+        out,
+        "{:width$}  {:provider_width$}  {:10}  {:6}  {:6}  DESCRIPTION",
+        "ID", "PROVIDER", "CONFIDENCE", "VERIFY", "ROTATE"
+    )?;
     for rule in &rules.rules {
         let verify = if rule.verify.is_some() { "yes" } else { "-" };
         let rotate = rule.rotate.as_ref().map_or("-", |rotation| rotation.action.kind());

@@ -375,11 +375,10 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource, checked: Checked) -> Result
     };
     let mut allowlists = Vec::new();
     for allowlist in spec.allowlist.into_iter().chain(spec.allowlists) {
-        let mut allowlist = Allowlist::compile_checked(allowlist, matches!(checked, Checked::Now)).map_err(|problem| ConfigError::Allowlist {
-            source_name: source.clone(),
-            scope: format!("rule {id}"),
-            problem,
-        })?;
+        let mut allowlist =
+            Allowlist::compile_checked(allowlist, matches!(checked, Checked::Now)).map_err(|problem| {
+                ConfigError::Allowlist { source_name: source.clone(), scope: format!("rule {id}"), problem }
+            })?;
         allowlist.from_config_file = matches!(source, RuleSource::File(_));
         allowlists.push(allowlist);
     }

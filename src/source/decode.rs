@@ -185,20 +185,38 @@ impl Stretch {
     }
 }
 
-/// The runs of at least [`MIN_RUN`] base64 characters within `gap`.
+/// Decodes the runs of at least [`MIN_RUN`] base64 characters within `gap`.
 fn runs_in(bytes: &[u8], gap: Range<usize>, out: &mut Vec<Encoded>) {
-    let mut run_start = gap.start;
-    for index in gap.clone() {
-        if !is_base64_byte(bytes[index]) {
-            if index - run_start >= MIN_RUN {
-                decode_padded(bytes, run_start..index, out);
+    for run in base64_runs(bytes, gap) {
+        decode_padded(bytes, run, out);
+    }
+}
+
+/// The maximal runs of at least [`MIN_RUN`] base64 characters within `gap`.
+///
+/// A run must fill the [`MIN_RUN`] bytes from a candidate start, so each
+/// window is checked from its far end: the last byte that is not base64
+/// moves the start past it, and most bytes of short words are never read.
+fn base64_runs(bytes: &[u8], gap: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = gap.start;
+    std::iter::from_fn(move || {
+        while start + MIN_RUN <= gap.end {
+            let window = &bytes[start..start + MIN_RUN];
+            match window.iter().rposition(|&byte| !is_base64_byte(byte)) {
+                Some(last_other) => start += last_other + 1,
+                None => {
+                    let run_start = start;
+                    let run_end = bytes[start + MIN_RUN..gap.end]
+                        .iter()
+                        .position(|&byte| !is_base64_byte(byte))
+                        .map_or(gap.end, |length| start + MIN_RUN + length);
+                    start = run_end + 1;
+                    return Some(run_start..run_end);
+                }
             }
-            run_start = index + 1;
         }
-    }
-    if gap.end - run_start >= MIN_RUN {
-        decode_padded(bytes, run_start..gap.end, out);
-    }
+        None
+    })
 }
 
 /// Decodes a run, with the `=` padding that follows it.
@@ -492,6 +510,36 @@ pub fn utf16_offset(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
     use base64::Engine as _;
+
+    /// Every maximal run of at least [`MIN_RUN`] base64 bytes, byte by byte.
+    fn runs_by_reading_every_byte(bytes: &[u8]) -> Vec<Range<usize>> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for index in 0..=bytes.len() {
+            if index == bytes.len() || !is_base64_byte(bytes[index]) {
+                if index - start >= MIN_RUN {
+                    runs.push(start..index);
+                }
+                start = index + 1;
+            }
+        }
+        runs
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_found_by_skipping_are_the_runs_found_by_reading_every_byte(
+            pieces in proptest::collection::vec((0usize..90, proptest::sample::select(vec![b' ', b'"', b'.', b'\n', b'%'])), 0..12),
+        ) {
+            let mut bytes = Vec::new();
+            for (length, separator) in pieces {
+                bytes.extend((0..length).map(|index| b"QmFzZTY0aGVyZQ+/_-"[index % 18]));
+                bytes.push(separator);
+            }
+            let found: Vec<Range<usize>> = base64_runs(&bytes, 0..bytes.len()).collect();
+            proptest::prop_assert_eq!(found, runs_by_reading_every_byte(&bytes));
+        }
+    }
 
     fn found(text: &str) -> Vec<(String, Encoding)> {
         let mut out = Vec::new();
