@@ -17,6 +17,9 @@ pub enum RegexTarget {
     Match,
     /// The whole line containing the match.
     Line,
+    /// The secret decoded from base64 or hex (the secret itself when it is
+    /// neither): a Kubernetes `data:` value that encodes `changeme`.
+    Decoded,
 }
 
 /// A match being considered for reporting.
@@ -74,8 +77,9 @@ impl Allowlist {
             None | Some("secret") => RegexTarget::Secret,
             Some("match") => RegexTarget::Match,
             Some("line") => RegexTarget::Line,
+            Some("decoded") => RegexTarget::Decoded,
             Some(other) => {
-                return Err(format!("`regexTarget = \"{other}\"` must be \"secret\", \"match\" or \"line\""))
+                return Err(format!("`regexTarget = \"{other}\"` must be \"secret\", \"match\", \"line\" or \"decoded\""))
             }
         };
         let paths = union_of(&spec.paths, "paths", validate)?;
@@ -159,12 +163,18 @@ impl Allowlist {
     }
 
     fn regex_matches(&self, candidate: &Candidate<'_>) -> bool {
-        let haystack = match self.target {
-            RegexTarget::Secret => candidate.secret,
-            RegexTarget::Match => candidate.matched,
-            RegexTarget::Line => candidate.line,
+        let Some(regexes) = &self.regexes else {
+            return false;
         };
-        self.regexes.as_ref().is_some_and(|regexes| regexes.is_match(haystack))
+        match self.target {
+            RegexTarget::Secret => regexes.is_match(candidate.secret),
+            RegexTarget::Match => regexes.is_match(candidate.matched),
+            RegexTarget::Line => regexes.is_match(candidate.line),
+            RegexTarget::Decoded => match crate::source::decode::decode_value(candidate.secret) {
+                Some(decoded) => regexes.is_match(&decoded),
+                None => regexes.is_match(candidate.secret),
+            },
+        }
     }
 }
 
@@ -241,6 +251,15 @@ mod tests {
         assert!(list.allows(&candidate("ABC", None)));
         assert!(list.allows(&candidate("XYZ", None)));
         assert!(!list.allows(&candidate("xyz", None)), "the (?i) of the first entry must not leak");
+    }
+
+    #[test]
+    fn decoded_target_sees_what_base64_and_hex_values_encode() {
+        let list = allowlist("regexTarget = \"decoded\"\nregexes = ['changeme']");
+        assert!(list.allows(&candidate("U0VDUkVUX0tFWT1jaGFuZ2VtZQ==", None)), "base64 of SECRET_KEY=changeme");
+        assert!(list.allows(&candidate("6368616e67656d65", None)), "hex of changeme");
+        assert!(list.allows(&candidate("changeme!", None)), "not encoded: the value itself");
+        assert!(!list.allows(&candidate("VkszUjR5dFRxQ3ZnV1lSZmlDWGxRZmpo", None)));
     }
 
     #[test]

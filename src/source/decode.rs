@@ -294,6 +294,19 @@ fn decode_run(bytes: &[u8], span: Range<usize>, out: &mut Vec<Encoded>) {
     }
 }
 
+/// A whole value decoded from hex (an even number of hex digits) or base64
+/// (either alphabet, padded or not); `None` when it is neither.
+pub fn decode_value(value: &[u8]) -> Option<Vec<u8>> {
+    if value.len() % 2 == 0 && value.iter().all(u8::is_ascii_hexdigit) {
+        return decode_hex(value);
+    }
+    let unpadded = value.strip_suffix(b"==").or_else(|| value.strip_suffix(b"=")).unwrap_or(value);
+    if unpadded.is_empty() || !unpadded.iter().copied().all(is_base64_byte) {
+        return None;
+    }
+    decode_base64(unpadded)
+}
+
 fn decode_hex(run: &[u8]) -> Option<Vec<u8>> {
     let digit = |byte: u8| (byte as char).to_digit(16);
     run.chunks_exact(2).map(|pair| Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)).collect()
