@@ -426,6 +426,24 @@ pub enum RulesCommand {
         #[arg(value_name = "FILE")]
         file: Option<PathBuf>,
     },
+    /// Convert another scanner's custom rules (gitleaks or Betterleaks TOML,
+    /// Nosey Parker or Kingfisher YAML) into keyhound TOML. What cannot be
+    /// carried over (another tool's validation templates, revocation,
+    /// character-class minimums) is listed on stderr, rule by rule.
+    #[command(
+        after_help = "Examples:\n  keyhound rules import .gitleaks.toml -o .keyhound.toml\n  keyhound rules import team-rules.yml --from kingfisher -o rules/team.toml\n  keyhound rules test rules/team.toml"
+    )]
+    Import {
+        /// The rule file to convert.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The scanner it was written for (default: from the file name and content).
+        #[arg(long, value_enum, value_name = "SCANNER")]
+        from: Option<crate::rules::import::SourceFormat>,
+        /// Write the keyhound TOML here instead of to stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Parses sizes such as `1048576`, `512K`, `8M`, `1G` (binary multiples).

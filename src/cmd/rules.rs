@@ -1,6 +1,7 @@
 //! `keyhound rules list|test`.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use crate::cli::RulesCommand;
 use crate::engine::Scanner;
 use crate::rules::examples::check_examples;
+use crate::rules::import::{detect_format, SourceFormat};
 use crate::rules::load::{load_config, load_rule_file};
 use crate::rules::{Rule, RuleSet, RuleSource};
 
@@ -34,7 +36,42 @@ pub fn run(command: &RulesCommand) -> Result<u8, CmdError> {
             };
             test(rules)
         }
+        RulesCommand::Import { file, from, output } => import(file, *from, output.as_deref()),
     }
+}
+
+/// `keyhound rules import`: converts, writes, and lists what was not carried over.
+fn import(file: &Path, from: Option<SourceFormat>, output: Option<&Path>) -> Result<u8, CmdError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| CmdError::Usage(format!("cannot read the rule file {}: {err}", file.display())))?;
+    let name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    let format = from.unwrap_or_else(|| detect_format(&name, &text));
+    let imported = crate::rules::import::import(&text, format)
+        .map_err(|err| CmdError::Usage(format!("{}: {err}", file.display())))?;
+    if imported.converted == 0 {
+        for note in &imported.notes {
+            eprintln!("  {note}");
+        }
+        return Err(CmdError::Usage(format!("{}: no rule could be imported (see above)", file.display())));
+    }
+    match output {
+        Some(path) => std::fs::write(path, &imported.toml)
+            .map_err(|err| CmdError::Usage(format!("cannot write --output {}: {err}", path.display())))?,
+        None => io::stdout().lock().write_all(imported.toml.as_bytes()).context("writing the imported rules")?,
+    }
+    for note in &imported.notes {
+        eprintln!("  {note}");
+    }
+    eprintln!(
+        "imported {} rule(s) from {} ({format}){}; {} skipped, {} note(s){}",
+        imported.converted,
+        file.display(),
+        output.map(|path| format!(" into {}", path.display())).unwrap_or_default(),
+        imported.skipped,
+        imported.notes.len(),
+        output.map(|path| format!("\nnext: keyhound rules test {}", path.display())).unwrap_or_default(),
+    );
+    Ok(EXIT_CLEAN)
 }
 
 #[derive(Serialize)]

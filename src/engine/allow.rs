@@ -79,7 +79,9 @@ impl Allowlist {
             Some("line") => RegexTarget::Line,
             Some("decoded") => RegexTarget::Decoded,
             Some(other) => {
-                return Err(format!("`regexTarget = \"{other}\"` must be \"secret\", \"match\", \"line\" or \"decoded\""))
+                return Err(format!(
+                    "`regexTarget = \"{other}\"` must be \"secret\", \"match\", \"line\" or \"decoded\""
+                ))
             }
         };
         let paths = union_of(&spec.paths, "paths", validate)?;

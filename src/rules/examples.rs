@@ -64,6 +64,25 @@ pub fn check_examples(scanner: &Scanner) -> ExampleReport {
                 let input = Input { bytes: example.as_bytes(), path: None, commit: None, binary: false };
                 scanner.scan(input, &mut scratch, &mut matches);
                 let own: Vec<_> = matches.iter().filter(|found| found.rule == index).collect();
+                if rule.skip_report {
+                    // Never reported (it only serves composite rules): its regex must match its examples.
+                    let matched = rule.regex.as_ref().is_some_and(|regex| regex.is_match(example.as_bytes()));
+                    let detail = match (kind, matched) {
+                        (ExampleKind::Positive, false) => Some("not matched by this rule's regex"),
+                        (ExampleKind::Negative, true) => Some("matched by this rule's regex"),
+                        _ => None,
+                    };
+                    if let Some(detail) = detail {
+                        report.failures.push(ExampleFailure {
+                            rule_id: rule.id.clone(),
+                            kind,
+                            index: position,
+                            example: example.clone(),
+                            detail: format!("{detail} (the rule has skipReport)"),
+                        });
+                    }
+                    continue;
+                }
                 let detail = match (kind, own.first()) {
                     (ExampleKind::Positive, None) => {
                         let others: Vec<&str> =

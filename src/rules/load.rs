@@ -256,6 +256,21 @@ fn parse_config(text: &str, source: &RuleSource) -> Result<ConfigFile, ConfigErr
     toml::from_str(text).map_err(|err| ConfigError::Parse { source_name: source.clone(), message: err.to_string() })
 }
 
+/// Loads the text of a rule file as a user's file is loaded (every regex
+/// parsed), without resolving `[extend]` or `required` rules; the error says
+/// what is wrong. `keyhound rules import` checks each rule it writes with it.
+pub fn check_rule_text(text: &str) -> Result<(), String> {
+    let source = RuleSource::File(PathBuf::from("<imported>"));
+    let file = parse_config(text, &source).map_err(|err| err.to_string())?;
+    let set = compile_file(file, &source, Checked::Now).map_err(|err| err.to_string())?;
+    for rule in &set.rules {
+        if let Some(Err(problem)) = rule.regex.as_ref().map(LazyRegex::get) {
+            return Err(format!("its regex does not compile: {problem}"));
+        }
+    }
+    Ok(())
+}
+
 /// Whether a file's regexes still need checking.
 #[derive(Clone, Copy)]
 enum Checked {

@@ -2,6 +2,7 @@
 //! embedded default files in `rules/` and from user configs (see [`load`]).
 
 pub mod examples;
+pub mod import;
 pub mod load;
 pub mod regex_compat;
 pub mod repo_config;

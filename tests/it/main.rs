@@ -18,6 +18,7 @@ mod readme_ci;
 mod rotate;
 mod rotate_guided;
 mod rule_examples;
+mod rules_import;
 mod sarif_schema;
 mod scan_cli;
 mod scan_fixtures;

@@ -100,7 +100,9 @@ fn every_default_rule_names_its_provider_its_docs_and_where_its_keys_are_managed
         }
         match (&provider.console, no_console_tag) {
             (None, false) => problems.push(format!("{}: no console and not tagged self-hosted or generic", rule.id)),
-            (Some(console), true) => problems.push(format!("{}: tagged without a console but names {console}", rule.id)),
+            (Some(console), true) => {
+                problems.push(format!("{}: tagged without a console but names {console}", rule.id))
+            }
             _ => {}
         }
     }
@@ -125,13 +127,17 @@ keywords = ["acme_"]
     let output = keyhound().args(["rules", "list", "--config"]).arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("acme-key") && stderr.contains("provider.console") && stderr.contains("https://"), "{stderr}");
+    assert!(
+        stderr.contains("acme-key") && stderr.contains("provider.console") && stderr.contains("https://"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn findings_name_their_provider_and_where_its_keys_are_managed() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("settings.py"), "DEEPSEEK_API_KEY = \"sk-4f9c2a7e1b3d4c5e8f6a7b9c0d1e2f3a\"\n").unwrap();
+    std::fs::write(dir.path().join("settings.py"), "DEEPSEEK_API_KEY = \"sk-4f9c2a7e1b3d4c5e8f6a7b9c0d1e2f3a\"\n")
+        .unwrap();
     let (_, report) = crate::common::scan_json(dir.path(), &[]);
     assert_eq!(report["findings"][0]["provider"], "DeepSeek", "{report}");
     let human = keyhound().arg("scan").arg(dir.path()).output().unwrap();
@@ -149,7 +155,10 @@ fn built_in_rules_checked_at_build_time_load_as_they_would_from_disk() {
         for rule in &from_disk.rules {
             let built_in = defaults.get(&rule.id).unwrap();
             assert_eq!(built_in.window, rule.window, "{}: window (multi-line regex?)", rule.id);
-            assert_eq!(built_in.regex.as_ref().map(|regex| regex.pattern()), rule.regex.as_ref().map(|regex| regex.pattern()));
+            assert_eq!(
+                built_in.regex.as_ref().map(|regex| regex.pattern()),
+                rule.regex.as_ref().map(|regex| regex.pattern())
+            );
             assert_eq!(built_in.secret_group, rule.secret_group, "{}", rule.id);
             assert_eq!(built_in.allowlists.len(), rule.allowlists.len(), "{}", rule.id);
             compared += 1;
