@@ -73,7 +73,8 @@ fn check_file(name: &str, file: &Value) -> Vec<String> {
     let rules = file.get("rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     for rule in rules {
         let id = rule.get("id").and_then(Value::as_str).unwrap_or("<missing id>");
-        let fail = |field: &str, err: String| -> ! { panic!("rules/{name}: rule `{id}`: `{field}` does not parse: {err}") };
+        let fail =
+            |field: &str, err: String| -> ! { panic!("rules/{name}: rule `{id}`: `{field}` does not parse: {err}") };
         if let Some(pattern) = rule.get("regex").and_then(Value::as_str) {
             let hir = regex_compat::parse(pattern).unwrap_or_else(|err| fail("regex", err));
             if let Some(group) = rule.get("secretGroup").and_then(Value::as_integer) {
