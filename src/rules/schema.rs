@@ -199,9 +199,11 @@ pub struct VerifySpec {
     /// Rules whose secret in the same file this request needs.
     #[serde(default)]
     pub requires: Vec<String>,
-    /// What a live answer looks like.
+    /// What a live answer looks like (not for offline built-ins such as `jwt`).
+    #[serde(default)]
     pub live: ResponseMatch,
     /// What a dead (revoked, invalid) answer looks like.
+    #[serde(default)]
     pub dead: ResponseMatch,
     /// Facts to record from a live answer: name -> JSON pointer (e.g. `/balance_infos/0/total_balance`).
     #[serde(default)]

@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod http;
+pub mod jwt;
 pub mod runner;
 pub mod spec;
 pub mod template;

@@ -64,6 +64,12 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
         }
         let Some(rule) = rules.get(&findings[index].rule_id) else { continue };
         let Some(verifier) = &rule.verify else { continue };
+        if matches!(verifier.method, Method::JwtOffline) {
+            // Decoded here, sent nowhere.
+            findings[index].verification =
+                Some(super::jwt::inspect(findings[index].secret.expose(), super::jwt::now()));
+            continue;
+        }
         if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
             findings[index].verification = Some(Verification::unknown(
                 "rule from a config file: its verification runs only with --allow-custom-verify",
@@ -139,6 +145,9 @@ pub fn verify_secret(
     client: &Client,
 ) -> Verification {
     let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
+    if matches!(verifier.method, Method::JwtOffline) {
+        return super::jwt::inspect(secret, super::jwt::now());
+    }
     if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
         return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
     }
@@ -232,6 +241,7 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
             }
             Ok(request)
         }
+        Method::JwtOffline => Err("a JWT is checked offline, not by a request".into()),
         Method::AwsSts => {
             let key_id = verifier
                 .requires
@@ -265,7 +275,11 @@ mod tests {
     #[test]
     fn every_default_verifier_builds_a_request_for_its_provider() {
         let rules = RuleSet::defaults().unwrap();
-        for rule in rules.rules.iter().filter(|rule| rule.verify.is_some()) {
+        for rule in rules
+            .rules
+            .iter()
+            .filter(|rule| rule.verify.as_ref().is_some_and(|v| !matches!(v.method, Method::JwtOffline)))
+        {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
             let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions };

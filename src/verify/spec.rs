@@ -17,6 +17,8 @@ pub enum Method {
     Template(RequestTemplate),
     /// AWS STS GetCallerIdentity signed with SigV4 (needs the key id as companion).
     AwsSts,
+    /// No request: a JWT's claims are decoded and its expiry checked ([`super::jwt`]).
+    JwtOffline,
 }
 
 /// An HTTP request template.
@@ -113,9 +115,22 @@ impl Verifier {
         }
         let method = match spec.builtin.as_deref() {
             Some("aws-sts") => Method::AwsSts,
-            Some(other) => return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts)")),
+            Some("jwt") => Method::JwtOffline,
+            Some(other) => return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt)")),
             None => Method::Template(request_template(&spec)?),
         };
+        if matches!(method, Method::JwtOffline) {
+            // Nothing is sent anywhere: no URL, no answer to match.
+            return Ok(Verifier {
+                provider: spec.provider,
+                base_url: String::new(),
+                method,
+                requires: Vec::new(),
+                live: Matcher::default(),
+                dead: Matcher::default(),
+                details: BTreeMap::new(),
+            });
+        }
         let base_url = match (&method, spec.base_url) {
             (Method::AwsSts, url) => url.unwrap_or_else(|| "https://sts.amazonaws.com".into()),
             (_, Some(url)) => url,

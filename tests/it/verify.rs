@@ -256,3 +256,23 @@ mod deepseek {
         assert!(mock.seen().is_empty(), "a look-alike key may belong to another vendor");
     }
 }
+
+#[test]
+fn an_expired_jwt_is_dead_without_any_request_and_says_whose_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    // exp 1719536547 (2024-06-28): expired. Claims: sub user_657469945, scope "read write".
+    std::fs::write(
+        dir.path().join("client.sh"),
+        "curl -H \"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzY1NzQ2OTk0NSIsImVtYWlsIjoiZGV2NTQzQGFjbWUuaW8iLCJzY29wZSI6InJlYWQgd3JpdGUiLCJpYXQiOjE3MTg2NjEyODYsImV4cCI6MTcxOTUzNjU0N30.99S3j34v_iOok4F1lOGJNYNs2ad6GXPI3XRCVp7Arp8\" https://api.acme.io/v1/me\n",
+    )
+    .unwrap();
+    // No endpoint is configured and none is needed: an HTTP request would fail the run's verification.
+    let (_, report) = crate::common::scan_json(dir.path(), &["--verify"]);
+    let jwt = report["findings"].as_array().unwrap().iter().find(|f| f["rule_id"] == "jwt").expect("jwt finding");
+    assert_eq!(jwt["verification"]["status"], "dead", "{jwt}");
+    let details = &jwt["verification"]["details"];
+    assert_eq!(details["sub"], "user_657469945");
+    assert_eq!(details["scope"], "read write");
+    assert_eq!(details["expired"], true);
+    assert_eq!(details["expires_at"], "2024-06-28T01:02:27Z");
+}
