@@ -367,6 +367,12 @@ pub struct ProviderArgs {
     /// Let rules from config files (not keyhound's own) verify: they choose where the secret is sent.
     #[arg(long, help_heading = "Verification")]
     pub allow_custom_verify: bool,
+
+    /// Log in to the database hosts that found connection strings name
+    /// (PostgreSQL, Redis: authentication only, no query). The host comes from
+    /// the scanned file, so this is off unless you trust where it points.
+    #[arg(long, help_heading = "Verification")]
+    pub verify_network_hosts: bool,
 }
 
 /// Which findings fail the run.

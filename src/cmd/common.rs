@@ -192,6 +192,7 @@ pub fn verify_options(args: &ProviderArgs, rules: &RuleSet) -> VerifyOptions {
         total_timeout: Duration::from_secs(args.verify_timeout),
         endpoints,
         allow_custom: args.allow_custom_verify,
+        network_hosts: args.verify_network_hosts,
         ..VerifyOptions::default()
     }
 }

@@ -9,6 +9,7 @@
 //! verify at all unless `--allow-custom-verify` is given.
 
 pub mod aws;
+pub mod database;
 pub mod http;
 pub mod jwt;
 pub mod runner;

@@ -15,7 +15,7 @@ use crate::rules::{Rule, RuleSet, RuleSource};
 use super::http::{Client, Request, Response};
 use super::spec::{Method, Verifier};
 use super::template::{render, Values};
-use super::{aws, Status, Verification};
+use super::{aws, database, Status, Verification};
 
 /// How to verify.
 #[derive(Debug, Clone)]
@@ -32,6 +32,9 @@ pub struct VerifyOptions {
     pub endpoints: BTreeMap<String, String>,
     /// Let rules from config files verify (they choose where secrets are sent).
     pub allow_custom: bool,
+    /// Log in to database hosts named in findings (`--verify-network-hosts`): the
+    /// host comes from the scanned file, so never by default.
+    pub network_hosts: bool,
 }
 
 impl Default for VerifyOptions {
@@ -43,6 +46,7 @@ impl Default for VerifyOptions {
             attempts: 3,
             endpoints: BTreeMap::new(),
             allow_custom: false,
+            network_hosts: false,
         }
     }
 }
@@ -53,7 +57,12 @@ struct JobKey {
     rule: String,
     secret: String,
     companions: BTreeMap<String, String>,
+    /// The database host and login, for [`Method::Database`].
+    target: Option<database::Target>,
 }
+
+/// Longest wait for a database login.
+const DATABASE_LOGIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Verifies the findings whose rule can be verified, setting `verification`.
 pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &VerifyOptions, progress: &ProgressBar) {
@@ -85,10 +94,33 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
             ));
             continue;
         }
+        let target = match verifier.method {
+            Method::Database if !options.network_hosts => {
+                findings[index].verification = Some(Verification::unknown(
+                    "the database host comes from the scanned file: logging in to it needs --verify-network-hosts",
+                ));
+                continue;
+            }
+            Method::Database => {
+                match database::target_in(findings[index].line.expose(), findings[index].secret.expose()) {
+                    Some(target) => Some(target),
+                    None => {
+                        findings[index].verification =
+                            Some(Verification::unknown("not a connection URI keyhound can log in with"));
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         match companions(findings, index, &verifier.requires) {
             Ok(companions) => {
-                let key =
-                    JobKey { rule: rule.id.clone(), secret: findings[index].secret.expose().to_string(), companions };
+                let key = JobKey {
+                    rule: rule.id.clone(),
+                    secret: findings[index].secret.expose().to_string(),
+                    companions,
+                    target,
+                };
                 jobs.entry(key).or_default().push(index);
             }
             Err(missing) => {
@@ -151,7 +183,8 @@ pub fn verify_secret(
     if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
         return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
     }
-    let key = JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone() };
+    let key =
+        JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone(), target: None };
     let base_url = options.endpoints.get(&verifier.provider).map_or(verifier.base_url.as_str(), String::as_str);
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
     masked(&key, ask(verifier, base_url, &key, client, options, deadline))
@@ -191,6 +224,12 @@ fn ask(
     options: &VerifyOptions,
     deadline: Instant,
 ) -> Verification {
+    if let Method::Database = verifier.method {
+        return match &key.target {
+            Some(target) => database::check(target, options.request_timeout.min(DATABASE_LOGIN_TIMEOUT)),
+            None => Verification::unknown("no database host to log in to"),
+        };
+    }
     let request = match build_request(verifier, base_url, key) {
         Ok(request) => request,
         Err(reason) => return Verification::unknown(reason),
@@ -241,7 +280,7 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
             }
             Ok(request)
         }
-        Method::JwtOffline => Err("a JWT is checked offline, not by a request".into()),
+        Method::JwtOffline | Method::Database => Err("checked without an HTTP request".into()),
         Method::AwsSts => {
             let key_id = verifier
                 .requires
@@ -275,14 +314,12 @@ mod tests {
     #[test]
     fn every_default_verifier_builds_a_request_for_its_provider() {
         let rules = RuleSet::defaults().unwrap();
-        for rule in rules
-            .rules
-            .iter()
-            .filter(|rule| rule.verify.as_ref().is_some_and(|v| !matches!(v.method, Method::JwtOffline)))
-        {
+        for rule in rules.rules.iter().filter(|rule| {
+            rule.verify.as_ref().is_some_and(|v| matches!(v.method, Method::Template(_) | Method::AwsSts))
+        }) {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
-            let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions };
+            let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions, target: None };
             let request =
                 build_request(verifier, &verifier.base_url, &key).unwrap_or_else(|err| panic!("{}: {err}", rule.id));
             assert!(request.url.starts_with("https://"), "{}: {}", rule.id, request.url);

@@ -19,6 +19,8 @@ pub enum Method {
     AwsSts,
     /// No request: a JWT's claims are decoded and its expiry checked ([`super::jwt`]).
     JwtOffline,
+    /// A login to the database host the finding names ([`super::database`]), only with `--verify-network-hosts`.
+    Database,
 }
 
 /// An HTTP request template.
@@ -116,11 +118,14 @@ impl Verifier {
         let method = match spec.builtin.as_deref() {
             Some("aws-sts") => Method::AwsSts,
             Some("jwt") => Method::JwtOffline,
-            Some(other) => return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt)")),
+            Some("database") => Method::Database,
+            Some(other) => {
+                return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt, database)"))
+            }
             None => Method::Template(request_template(&spec)?),
         };
-        if matches!(method, Method::JwtOffline) {
-            // Nothing is sent anywhere: no URL, no answer to match.
+        if matches!(method, Method::JwtOffline | Method::Database) {
+            // No HTTP: no URL, no answer to match.
             return Ok(Verifier {
                 provider: spec.provider,
                 base_url: String::new(),

@@ -113,7 +113,9 @@ struct Recorded {
 
 /// Whether the rule's verifier sends a request (offline checks such as `jwt` do not).
 fn asks_a_provider(rule: &crate::rules::Rule) -> bool {
-    rule.verify.as_ref().is_some_and(|verifier| !matches!(verifier.method, super::spec::Method::JwtOffline))
+    rule.verify.as_ref().is_some_and(|verifier| {
+        matches!(verifier.method, super::spec::Method::Template(_) | super::spec::Method::AwsSts)
+    })
 }
 
 fn recorded_answers() -> Vec<Recorded> {
@@ -137,7 +139,7 @@ fn answers_for<'a>(answers: &'a [Recorded], rules: &RuleSet, rule: &str) -> Vec<
     let verifier = rules.get(rule).unwrap().verify.as_ref().unwrap();
     let path = match &verifier.method {
         super::spec::Method::Template(template) => Some(template.path.as_str()),
-        super::spec::Method::AwsSts | super::spec::Method::JwtOffline => None,
+        super::spec::Method::AwsSts | super::spec::Method::JwtOffline | super::spec::Method::Database => None,
     };
     answers
         .iter()

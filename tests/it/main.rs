@@ -25,3 +25,4 @@ mod scan_fixtures;
 mod scan_inputs;
 mod security;
 mod verify;
+mod verify_database;

@@ -1,0 +1,206 @@
+//! Database credentials, checked by authenticating to the host named in the
+//! finding (`postgres://app:pw@db.internal:5432/app`, `redis://:pw@cache:6379`).
+//!
+//! The host comes from the scanned file, so nothing is contacted unless the
+//! person running keyhound says so (`--verify-network-hosts`): a repository
+//! must not be able to make keyhound connect to an address of its choosing.
+//! Only the handshake runs (no query), with a short time limit; a password
+//! the server rejects is `dead`, one it accepts `live`, anything else
+//! (unreachable, TLS required, an unknown database) `unknown`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Status, Verification};
+
+/// The URI schemes checked, and the default port of each.
+const SCHEMES: [(&str, u16); 5] =
+    [("postgres", 5432), ("postgresql", 5432), ("redis", 6379), ("rediss", 6379), ("mysql", 3306)];
+
+/// Where and as whom to authenticate, from a connection URI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// `postgres`, `redis`...
+    pub scheme: String,
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// User name (may be empty).
+    pub user: String,
+    /// The password, percent-decoded.
+    pub password: String,
+    /// Database (path without `/`; may be empty).
+    pub database: String,
+}
+
+/// The connection URI around `secret` in `line`, if it is one keyhound can check.
+pub fn target_in(line: &str, secret: &str) -> Option<Target> {
+    let at = line.find(secret)?;
+    let start = line[..at].rfind("://").map(|scheme_end| {
+        line[..scheme_end].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+')).map_or(0, |before| before + 1)
+    })?;
+    let end =
+        line[at..].find(|c: char| c.is_whitespace() || "'\"`<>,;)".contains(c)).map_or(line.len(), |end| at + end);
+    let url = url::Url::parse(&line[start..end]).ok()?;
+    let scheme = url.scheme().to_ascii_lowercase();
+    let (_, default_port) = SCHEMES.iter().find(|(known, _)| *known == scheme)?;
+    let password = percent_decode(url.password()?)?;
+    Some(Target {
+        host: url.host_str()?.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port: url.port().unwrap_or(*default_port),
+        user: percent_decode(url.username())?,
+        password,
+        database: url.path().trim_start_matches('/').to_string(),
+        scheme,
+    })
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' && tail.len() >= 2 {
+            let hex = std::str::from_utf8(&tail[..2]).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Authenticates to `target` within `timeout`.
+pub fn check(target: &Target, timeout: Duration) -> Verification {
+    let mut verification = match target.scheme.as_str() {
+        "postgres" | "postgresql" => postgres(target, timeout),
+        "redis" => redis(target, timeout),
+        "rediss" => Verification::unknown("Redis over TLS (rediss://) is not checked"),
+        other => Verification::unknown(format!("{other}:// credentials are not checked yet")),
+    };
+    if verification.status == Status::Live {
+        let facts: BTreeMap<String, Value> = [
+            ("host", Value::String(target.host.clone())),
+            ("port", Value::from(target.port)),
+            ("user", Value::String(target.user.clone())),
+            ("database", Value::String(target.database.clone())),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.as_str() != Some(""))
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+        verification.details.extend(facts);
+    }
+    verification
+}
+
+fn postgres(target: &Target, timeout: Duration) -> Verification {
+    let mut config = postgres::Config::new();
+    config
+        .host(&target.host)
+        .port(target.port)
+        .user(if target.user.is_empty() { "postgres" } else { &target.user })
+        .password(&target.password)
+        .connect_timeout(timeout)
+        .application_name("keyhound-verify");
+    if !target.database.is_empty() {
+        config.dbname(&target.database);
+    }
+    match config.connect(postgres::NoTls) {
+        Ok(client) => {
+            drop(client);
+            Verification { status: Status::Live, details: BTreeMap::new() }
+        }
+        Err(err) => match err.code() {
+            Some(code) if *code == postgres::error::SqlState::INVALID_PASSWORD => {
+                Verification { status: Status::Dead, details: BTreeMap::new() }
+            }
+            Some(code) => Verification::unknown(format!("PostgreSQL refused the login ({})", code.code())),
+            None if err.to_string().contains("password authentication failed") => {
+                Verification { status: Status::Dead, details: BTreeMap::new() }
+            }
+            None => Verification::unknown(format!("PostgreSQL not reached: {}", first_line(&err.to_string()))),
+        },
+    }
+}
+
+fn redis(target: &Target, timeout: Duration) -> Verification {
+    let info = redis::ConnectionInfo {
+        addr: redis::ConnectionAddr::Tcp(target.host.clone(), target.port),
+        redis: redis::RedisConnectionInfo {
+            db: target.database.parse().unwrap_or(0),
+            username: (!target.user.is_empty()).then(|| target.user.clone()),
+            password: Some(target.password.clone()),
+            ..Default::default()
+        },
+    };
+    let client = match redis::Client::open(info) {
+        Ok(client) => client,
+        Err(err) => return Verification::unknown(format!("Redis: {}", err.kind_name())),
+    };
+    match client.get_connection_with_timeout(timeout) {
+        Ok(connection) => {
+            drop(connection);
+            Verification { status: Status::Live, details: BTreeMap::new() }
+        }
+        Err(err) if err.kind() == redis::ErrorKind::AuthenticationFailed || err.code() == Some("WRONGPASS") => {
+            Verification { status: Status::Dead, details: BTreeMap::new() }
+        }
+        Err(err) if err.to_string().contains("without any password configured") => {
+            Verification::unknown("the Redis server has no password: it accepts anyone")
+        }
+        Err(err) if err.is_timeout() || err.is_connection_refusal() || err.is_io_error() => {
+            Verification::unknown("Redis not reached (network)")
+        }
+        Err(err) => Verification::unknown(format!("Redis: {}", err.kind_name())),
+    }
+}
+
+/// Error kinds in words, without the server's text (which may echo input).
+trait KindName {
+    fn kind_name(&self) -> String;
+}
+
+impl KindName for redis::RedisError {
+    fn kind_name(&self) -> String {
+        format!("{:?}", self.kind())
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_uris_are_read_around_the_secret() {
+        let target = target_in(
+            r#"DATABASE_URL="postgres://app:p%40ss-W0rd@db.internal:6543/orders?sslmode=disable""#,
+            "p%40ss-W0rd",
+        )
+        .unwrap();
+        assert_eq!(
+            target,
+            Target {
+                scheme: "postgres".into(),
+                host: "db.internal".into(),
+                port: 6543,
+                user: "app".into(),
+                password: "p@ss-W0rd".into(),
+                database: "orders".into(),
+            }
+        );
+        let redis = target_in("cache: redis://:Zq8vN2kLp5@cache.example:6380/2", "Zq8vN2kLp5").unwrap();
+        assert_eq!((redis.port, redis.user.as_str(), redis.database.as_str()), (6380, "", "2"));
+        assert_eq!(target_in("mysql://root:Xk3pQ9zL@localhost/app", "Xk3pQ9zL").unwrap().port, 3306);
+        assert!(target_in("amqp://guest:Hk3pQ9zL@mq/", "Hk3pQ9zL").is_none(), "not a checked scheme");
+        assert!(target_in("password is Hk3pQ9zL", "Hk3pQ9zL").is_none());
+    }
+}
