@@ -110,7 +110,7 @@ impl Alphabet {
                 code[usize::from(lower.to_ascii_uppercase())] = next;
                 // More than 255 distinct keyword bytes cannot be coded apart:
                 // the extra ones share the last code (more hits, none lost).
-                next = next.saturating_add(1).min(255);
+                next = next.saturating_add(1);
             }
         }
         Alphabet { code }
@@ -378,7 +378,6 @@ keywords = ["ant-api"]
         assert_eq!(hits(RULES, "SK-"), [(0, Target::Rule(0))]);
     }
 }
-
 
 #[cfg(test)]
 mod size {

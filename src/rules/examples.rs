@@ -63,41 +63,20 @@ pub fn check_examples(scanner: &Scanner) -> ExampleReport {
                 matches.clear();
                 let input = Input { bytes: example.as_bytes(), path: None, commit: None, binary: false };
                 scanner.scan(input, &mut scratch, &mut matches);
-                let own: Vec<_> = matches.iter().filter(|found| found.rule == index).collect();
-                if rule.skip_report {
+                let detail = if rule.skip_report {
                     // Never reported (it only serves composite rules): its regex must match its examples.
                     let matched = rule.regex.as_ref().is_some_and(|regex| regex.is_match(example.as_bytes()));
-                    let detail = match (kind, matched) {
-                        (ExampleKind::Positive, false) => Some("not matched by this rule's regex"),
-                        (ExampleKind::Negative, true) => Some("matched by this rule's regex"),
-                        _ => None,
-                    };
-                    if let Some(detail) = detail {
-                        report.failures.push(ExampleFailure {
-                            rule_id: rule.id.clone(),
-                            kind,
-                            index: position,
-                            example: example.clone(),
-                            detail: format!("{detail} (the rule has skipReport)"),
-                        });
-                    }
-                    continue;
-                }
-                let detail = match (kind, own.first()) {
-                    (ExampleKind::Positive, None) => {
-                        let others: Vec<&str> =
-                            matches.iter().map(|found| scanner.rules().rules[found.rule].id.as_str()).collect();
-                        if others.is_empty() {
-                            Some("not reported by any rule".to_string())
-                        } else {
-                            Some(format!("not reported by this rule (reported by: {})", others.join(", ")))
+                    match (kind, matched) {
+                        (ExampleKind::Positive, false) => {
+                            Some("not matched by this rule's regex (it has skipReport)".into())
                         }
+                        (ExampleKind::Negative, true) => {
+                            Some("matched by this rule's regex (it has skipReport)".into())
+                        }
+                        _ => None,
                     }
-                    (ExampleKind::Negative, Some(found)) => {
-                        let secret = String::from_utf8_lossy(&example.as_bytes()[found.secret.clone()]);
-                        Some(format!("reported, secret {}", redact(&secret)))
-                    }
-                    _ => None,
+                } else {
+                    reported_detail(scanner, index, kind, example, &matches)
                 };
                 if let Some(detail) = detail {
                     report.failures.push(ExampleFailure {
@@ -112,4 +91,30 @@ pub fn check_examples(scanner: &Scanner) -> ExampleReport {
         }
     }
     report
+}
+
+/// What is wrong with how a scan reported rule `index`'s example, if anything.
+fn reported_detail(
+    scanner: &Scanner,
+    index: usize,
+    kind: ExampleKind,
+    example: &str,
+    matches: &[crate::engine::Match],
+) -> Option<String> {
+    let own = matches.iter().find(|found| found.rule == index);
+    match (kind, own) {
+        (ExampleKind::Positive, None) => {
+            let others: Vec<&str> = matches.iter().map(|found| scanner.rules().rules[found.rule].id.as_str()).collect();
+            if others.is_empty() {
+                Some("not reported by any rule".to_string())
+            } else {
+                Some(format!("not reported by this rule (reported by: {})", others.join(", ")))
+            }
+        }
+        (ExampleKind::Negative, Some(found)) => {
+            let secret = String::from_utf8_lossy(&example.as_bytes()[found.secret.clone()]);
+            Some(format!("reported, secret {}", redact(&secret)))
+        }
+        _ => None,
+    }
 }
