@@ -93,6 +93,8 @@ impl Session {
             let progress = progress_bar(common, "{spinner} verifying {pos}/{len} secrets {wide_bar} {eta}");
             verify_findings(&mut results.findings, self.scanner.rules(), &options, &progress);
             progress.finish_and_clear();
+            // Live keys that can write or administer first, dead ones last; file order within each.
+            results.findings.sort_by_key(|finding| crate::verify::Verification::urgency(finding.verification.as_ref()));
             if common.rotate {
                 let options = super::rotate::rotate_options(
                     &common.rotation,

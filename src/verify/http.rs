@@ -71,6 +71,9 @@ pub struct Response {
     pub body: String,
     /// `Retry-After`, when given in seconds.
     pub retry_after: Option<Duration>,
+    /// The headers a verifier may record (`details = { scopes = "header:x-oauth-scopes" }`),
+    /// by lowercase name.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 impl Response {
@@ -79,6 +82,11 @@ impl Response {
         self.status == 429 || (500..600).contains(&self.status)
     }
 }
+
+/// Response headers that say what a key may do (scopes, permissions) and
+/// may be recorded as verification details; nothing else is kept.
+pub const RECORDABLE_HEADERS: [&str; 4] =
+    ["x-oauth-scopes", "x-accepted-oauth-scopes", "x-oauth-client-id", "x-gitlab-meta"];
 
 /// An HTTP client for verification.
 #[derive(Debug, Clone)]
@@ -115,13 +123,19 @@ impl Client {
         let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
         let retry_after =
             response.header("retry-after").and_then(|value| value.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter(|name| RECORDABLE_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
+            .filter_map(|name| Some((name.to_ascii_lowercase(), response.header(&name)?.to_string())))
+            .collect();
         let mut body = Vec::new();
         response
             .into_reader()
             .take(MAX_BODY)
             .read_to_end(&mut body)
             .map_err(|err| request.scrub(&format!("network: reading the answer failed: {}", err.kind())))?;
-        Ok(Response { status, content_type, body: String::from_utf8_lossy(&body).into_owned(), retry_after })
+        Ok(Response { status, content_type, body: String::from_utf8_lossy(&body).into_owned(), retry_after, headers })
     }
 }
 

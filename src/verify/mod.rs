@@ -73,6 +73,36 @@ impl Verification {
     }
 }
 
+/// Words in a live key's recorded scopes, roles or account type that say it
+/// can do more than read: such keys are listed first.
+const BROAD_ACCESS: [&str; 9] =
+    ["admin", "owner", "write", "repo", "delete", "service_role", "root", "full", "organization"];
+
+impl Verification {
+    /// How urgent a finding with this verification is, lowest first: live keys
+    /// whose recorded scopes or role say they can write or administer, other
+    /// live keys, keys nobody could check, dead keys.
+    pub fn urgency(verification: Option<&Verification>) -> u8 {
+        match verification.map(|verification| (&verification.status, verification)) {
+            Some((Status::Live, verification)) => {
+                let broad = verification.details.iter().any(|(name, value)| {
+                    let relevant =
+                        ["scopes", "scope", "role", "permissions", "account_type", "type"].contains(&name.as_str());
+                    let text = value.to_string().to_ascii_lowercase();
+                    relevant && BROAD_ACCESS.iter().any(|word| text.contains(word))
+                });
+                if broad {
+                    0
+                } else {
+                    1
+                }
+            }
+            Some((Status::Unknown(_), _)) | None => 2,
+            Some((Status::Dead, _)) => 3,
+        }
+    }
+}
+
 impl Serialize for Verification {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -84,5 +114,31 @@ impl Serialize for Verification {
             map.serialize_entry("details", &self.details)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod urgency_tests {
+    use super::*;
+
+    fn verification(status: Status, details: &[(&str, &str)]) -> Verification {
+        Verification {
+            status,
+            details: details.iter().map(|(name, value)| (name.to_string(), serde_json::json!(value))).collect(),
+        }
+    }
+
+    #[test]
+    fn live_keys_that_can_write_or_administer_come_first_and_dead_ones_last() {
+        let admin = verification(Status::Live, &[("scopes", "repo, admin:org")]);
+        let reader = verification(Status::Live, &[("scopes", "read:user"), ("login", "octo")]);
+        let unknown = verification(Status::Unknown("rate limited".into()), &[]);
+        let dead = verification(Status::Dead, &[("scopes", "admin")]);
+        let ranks: Vec<u8> =
+            [Some(&admin), Some(&reader), Some(&unknown), None, Some(&dead)].map(Verification::urgency).to_vec();
+        assert_eq!(ranks, [0, 1, 2, 2, 3]);
+        // A login that happens to contain "admin" is not a scope.
+        let named = verification(Status::Live, &[("login", "sysadmin")]);
+        assert_eq!(Verification::urgency(Some(&named)), 1);
     }
 }

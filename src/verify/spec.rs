@@ -146,6 +146,20 @@ impl Verifier {
                 "`verify.base_url = {base_url:?}` must be https:// (secrets never travel in clear text)"
             ));
         }
+        for (name, pointer) in &spec.details {
+            let header = pointer.strip_prefix("header:");
+            if header.is_some_and(|header| !super::http::RECORDABLE_HEADERS.contains(&header)) {
+                return Err(format!(
+                    "`verify.details.{name}` reads header `{pointer}`: only {} may be recorded",
+                    super::http::RECORDABLE_HEADERS.join(", ")
+                ));
+            }
+            if header.is_none() && !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err(format!(
+                    "`verify.details.{name}` = {pointer:?} must be a JSON pointer (`/a/b`) or `header:NAME`"
+                ));
+            }
+        }
         Ok(Verifier {
             provider: spec.provider,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -179,7 +193,13 @@ impl Verifier {
             let details = self
                 .details
                 .iter()
-                .filter_map(|(name, pointer)| Some((name.clone(), json.as_ref()?.pointer(pointer)?.clone())))
+                .filter_map(|(name, pointer)| {
+                    let value = match pointer.strip_prefix("header:") {
+                        Some(header) => Value::String(response.headers.get(header)?.clone()),
+                        None => json.as_ref()?.pointer(pointer)?.clone(),
+                    };
+                    Some((name.clone(), value))
+                })
                 .collect();
             return Verification { status: Status::Live, details };
         }
@@ -246,7 +266,31 @@ details = { team = "/team" }
 "#;
 
     fn response(status: u16, content_type: &str, body: &str) -> Response {
-        Response { status, content_type: content_type.into(), body: body.into(), retry_after: None }
+        Response {
+            status,
+            content_type: content_type.into(),
+            body: body.into(),
+            retry_after: None,
+            headers: Default::default(),
+        }
+    }
+
+    #[test]
+    fn details_record_json_fields_and_the_scope_headers_a_provider_sends() {
+        let slack = verifier(&SLACK.replace(
+            r#"details = { team = "/team" }"#,
+            r#"details = { team = "/team", scopes = "header:x-oauth-scopes" }"#,
+        ))
+        .unwrap();
+        let mut answer = response(200, "application/json", r#"{"ok": true, "team": "Quill Labs"}"#);
+        answer.headers.insert("x-oauth-scopes".into(), "chat:write,users:read".into());
+        let verification = slack.classify(&answer);
+        assert_eq!(verification.status, Status::Live);
+        assert_eq!(verification.details["team"], "Quill Labs");
+        assert_eq!(verification.details["scopes"], "chat:write,users:read");
+        let unlisted =
+            verifier(&SLACK.replace(r#"details = { team = "/team" }"#, r#"details = { c = "header:set-cookie" }"#));
+        assert!(unlisted.unwrap_err().contains("only x-oauth-scopes"), "only scope headers may be recorded");
     }
 
     #[test]

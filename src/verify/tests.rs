@@ -109,6 +109,9 @@ struct Recorded {
     status: u16,
     content_type: String,
     body: String,
+    /// Response headers a verifier records (`x-oauth-scopes`).
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
 }
 
 /// Whether the rule's verifier sends a request (offline checks such as `jwt` do not).
@@ -218,6 +221,7 @@ fn live_details_are_found_in_the_documented_answers() {
             content_type: live.content_type.clone(),
             body: live.body.clone(),
             retry_after: None,
+            headers: live.headers.clone(),
         };
         let verification = verifier.classify(&response);
         assert_eq!(verification.status, Status::Live, "{}", rule.id);
