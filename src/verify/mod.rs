@@ -12,6 +12,7 @@ pub mod aws;
 pub mod database;
 pub mod http;
 pub mod jwt;
+pub mod private_key;
 pub mod runner;
 pub mod spec;
 pub mod template;

@@ -61,6 +61,21 @@ struct JobKey {
     target: Option<database::Target>,
 }
 
+/// What an offline verifier (JWT, private key) says of `finding`; `None` for verifiers that ask.
+fn inspect_offline(verifier: &Verifier, finding: &Finding) -> Option<Verification> {
+    match verifier.method {
+        Method::JwtOffline => Some(super::jwt::inspect(finding.secret.expose(), super::jwt::now())),
+        Method::PrivateKeyOffline => {
+            let path = match &finding.origin {
+                crate::finding::Origin::File(path) => Some(path.as_path()),
+                _ => None,
+            };
+            Some(super::private_key::inspect(finding.secret.expose(), path))
+        }
+        _ => None,
+    }
+}
+
 /// Longest wait for a database login.
 const DATABASE_LOGIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -73,10 +88,9 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
         }
         let Some(rule) = rules.get(&findings[index].rule_id) else { continue };
         let Some(verifier) = &rule.verify else { continue };
-        if matches!(verifier.method, Method::JwtOffline) {
-            // Decoded here, sent nowhere.
-            findings[index].verification =
-                Some(super::jwt::inspect(findings[index].secret.expose(), super::jwt::now()));
+        if let Some(offline) = inspect_offline(verifier, &findings[index]) {
+            // Read here, sent nowhere.
+            findings[index].verification = Some(offline);
             continue;
         }
         if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
@@ -177,8 +191,10 @@ pub fn verify_secret(
     client: &Client,
 ) -> Verification {
     let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
-    if matches!(verifier.method, Method::JwtOffline) {
-        return super::jwt::inspect(secret, super::jwt::now());
+    match verifier.method {
+        Method::JwtOffline => return super::jwt::inspect(secret, super::jwt::now()),
+        Method::PrivateKeyOffline => return super::private_key::inspect(secret, None),
+        _ => {}
     }
     if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
         return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
@@ -280,7 +296,9 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
             }
             Ok(request)
         }
-        Method::JwtOffline | Method::Database => Err("checked without an HTTP request".into()),
+        Method::JwtOffline | Method::PrivateKeyOffline | Method::Database => {
+            Err("checked without an HTTP request".into())
+        }
         Method::AwsSts => {
             let key_id = verifier
                 .requires

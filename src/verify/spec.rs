@@ -19,6 +19,8 @@ pub enum Method {
     AwsSts,
     /// No request: a JWT's claims are decoded and its expiry checked ([`super::jwt`]).
     JwtOffline,
+    /// No request: a private key's type, size and fingerprint ([`super::private_key`]).
+    PrivateKeyOffline,
     /// A login to the database host the finding names ([`super::database`]), only with `--verify-network-hosts`.
     Database,
 }
@@ -118,13 +120,16 @@ impl Verifier {
         let method = match spec.builtin.as_deref() {
             Some("aws-sts") => Method::AwsSts,
             Some("jwt") => Method::JwtOffline,
+            Some("private-key") => Method::PrivateKeyOffline,
             Some("database") => Method::Database,
             Some(other) => {
-                return Err(format!("unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt, database)"))
+                return Err(format!(
+                    "unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt, private-key, database)"
+                ))
             }
             None => Method::Template(request_template(&spec)?),
         };
-        if matches!(method, Method::JwtOffline | Method::Database) {
+        if matches!(method, Method::JwtOffline | Method::PrivateKeyOffline | Method::Database) {
             // No HTTP: no URL, no answer to match.
             return Ok(Verifier {
                 provider: spec.provider,

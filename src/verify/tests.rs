@@ -142,7 +142,10 @@ fn answers_for<'a>(answers: &'a [Recorded], rules: &RuleSet, rule: &str) -> Vec<
     let verifier = rules.get(rule).unwrap().verify.as_ref().unwrap();
     let path = match &verifier.method {
         super::spec::Method::Template(template) => Some(template.path.as_str()),
-        super::spec::Method::AwsSts | super::spec::Method::JwtOffline | super::spec::Method::Database => None,
+        super::spec::Method::AwsSts
+        | super::spec::Method::JwtOffline
+        | super::spec::Method::PrivateKeyOffline
+        | super::spec::Method::Database => None,
     };
     answers
         .iter()

@@ -26,3 +26,4 @@ mod scan_inputs;
 mod security;
 mod verify;
 mod verify_database;
+mod verify_private_key;
