@@ -43,7 +43,7 @@ fn an_openssh_key_is_described_and_its_public_half_found_next_to_it() {
 
     let elsewhere = tempfile::tempdir().unwrap();
     let alone = inspect(&pem, Some(&elsewhere.path().join("id_ed25519")));
-    assert!(alone.details.get("public_key_next_to_it").is_none());
+    assert!(!alone.details.contains_key("public_key_next_to_it"));
 }
 
 #[test]
