@@ -337,7 +337,9 @@ mod tests {
         }) {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
-            let key = JobKey { rule: rule.id.clone(), secret: "SECRET".into(), companions, target: None };
+            // A webhook's secret is its URL; the request takes its path.
+            let secret = if verifier.path_from_secret() { "https://hooks.example/SECRET" } else { "SECRET" };
+            let key = JobKey { rule: rule.id.clone(), secret: secret.into(), companions, target: None };
             let request =
                 build_request(verifier, &verifier.base_url, &key).unwrap_or_else(|err| panic!("{}: {err}", rule.id));
             assert!(request.url.starts_with("https://"), "{}: {}", rule.id, request.url);

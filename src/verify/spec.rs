@@ -105,6 +105,11 @@ impl Matcher {
 }
 
 impl Verifier {
+    /// Whether the request's path is taken from the secret, a URL (`{{secret.path}}`: webhooks).
+    pub fn path_from_secret(&self) -> bool {
+        matches!(&self.method, Method::Template(template) if template.path.replace(' ', "").contains("{{secret.path}}"))
+    }
+
     /// The names of the facts a live answer records (`details`).
     pub fn detail_names(&self) -> impl Iterator<Item = &str> {
         self.details.keys().map(String::as_str)
@@ -224,7 +229,8 @@ fn request_template(spec: &VerifySpec) -> Result<RequestTemplate, String> {
         ));
     }
     let path = spec.path.clone().unwrap_or_default();
-    if !path.is_empty() && !path.starts_with('/') {
+    let from_secret_url = path.replace(' ', "").starts_with("{{secret.path}}");
+    if !path.is_empty() && !path.starts_with('/') && !from_secret_url {
         return Err(format!("`verify.path = {path:?}` must start with `/`"));
     }
     let check =

@@ -1,4 +1,7 @@
-//! `{{secret}}` and `{{companion.RULE_ID}}` placeholders in request templates.
+//! `{{secret}}`, `{{secret.path}}` and `{{companion.RULE_ID}}` placeholders in
+//! request templates. `{{secret.path}}` is the path (and query) of a secret
+//! that is itself a URL (a webhook): the request still goes to the rule's own
+//! `base_url`, only the path comes from the secret.
 
 use std::collections::BTreeMap;
 
@@ -22,17 +25,35 @@ pub fn render(template: &str, values: Values<'_>) -> Result<String, String> {
         let name = after[..end].trim();
         match name {
             "secret" => out.push_str(values.secret),
+            "secret.path" => out.push_str(&url_path(values.secret)?),
             _ => match name.strip_prefix("companion.") {
                 Some(rule) => out.push_str(
                     values.companions.get(rule).ok_or_else(|| format!("no `{rule}` secret found in the same file"))?,
                 ),
-                None => return Err(format!("unknown placeholder `{{{{{name}}}}}` (use secret or companion.RULE_ID)")),
+                None => {
+                    return Err(format!(
+                        "unknown placeholder `{{{{{name}}}}}` (use secret, secret.path or companion.RULE_ID)"
+                    ))
+                }
             },
         }
         rest = &after[end + 2..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The path and query of a URL secret (`hooks.slack.com/services/T/B/X` -> `/services/T/B/X`).
+fn url_path(secret: &str) -> Result<String, String> {
+    if secret.is_empty() {
+        return Ok(String::new()); // checking a template, not rendering one
+    }
+    let absolute = if secret.contains("://") { secret.to_string() } else { format!("https://{secret}") };
+    let url = url::Url::parse(&absolute).map_err(|_| "the secret is not a URL".to_string())?;
+    Ok(match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_string(),
+    })
 }
 
 /// Checks a template's placeholders without values (for rule validation).
@@ -53,6 +74,10 @@ mod tests {
         assert_eq!(render("/{{ companion.aws-id }}/x", values).unwrap(), "/AKIA1/x");
         assert!(render("{{companion.other}}", values).unwrap_err().contains("`other`"));
         assert!(render("{{nope}}", values).unwrap_err().contains("unknown placeholder"));
+        let webhook = Values { secret: "hooks.slack.com/services/T1/B2/x3", companions: &companions };
+        assert_eq!(render("{{secret.path}}", webhook).unwrap(), "/services/T1/B2/x3");
+        let discord = Values { secret: "https://discord.com/api/webhooks/1/t0k?wait=1", companions: &companions };
+        assert_eq!(render("{{ secret.path }}", discord).unwrap(), "/api/webhooks/1/t0k?wait=1");
         assert!(render("{{secret", values).unwrap_err().contains("unclosed"));
     }
 

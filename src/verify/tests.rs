@@ -341,9 +341,13 @@ fn every_built_in_verifier_keeps_the_secret_out_of_a_dropped_connection_reason()
         }
     });
     let rules = RuleSet::defaults().unwrap();
-    let secret = "5123456789:AAHfDroppedConnectionSecret0123";
     for rule in rules.rules.iter().filter(|rule| asks_a_provider(rule)) {
         let provider = &rule.verify.as_ref().unwrap().provider;
+        let secret = if rule.verify.as_ref().unwrap().path_from_secret() {
+            "https://hooks.example/5123456789/AAHfDroppedConnectionSecret0123"
+        } else {
+            "5123456789:AAHfDroppedConnectionSecret0123"
+        };
         let mut findings = findings_for(&rules, &rule.id, secret);
         let options = VerifyOptions { endpoints: [(provider.clone(), url.clone())].into(), ..VerifyOptions::default() };
         verify_findings(&mut findings, &rules, &options, &ProgressBar::hidden());
