@@ -126,6 +126,15 @@ fn a_rule_window_is_part_of_its_meaning_not_a_shortcut() {
     assert_eq!(matches_of(near.as_bytes(), false).len(), 1, "within the window");
 }
 
+/// Found by the property below: the LaunchDarkly SDK key rule's keywords are
+/// context outside its match, so without a `window` the whole-input scan
+/// reported an `sdk-<uuid>` device id because "LAUNCHDARKLY" was on the next line.
+#[test]
+fn a_keyword_that_is_context_counts_only_within_its_rules_window() {
+    let text = "DEVICE_ID=sdk-70b24615-5f43-1575-fd92-71fff243e5e8\nLAUNCHDARKLY_MOBILE_KEY=mob-4a531d6a-9822-6fa1-a7f8-d394ed8b9a05\n";
+    assert_eq!(matches_of(text.as_bytes(), false), matches_of(text.as_bytes(), true));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
