@@ -20,6 +20,22 @@ const AGE_BUCKETS: [(&str, i64); 5] = [
     ("over 2 years", i64::MAX),
 ];
 
+/// What the provider said, for a table cell: `name=value` pairs of a live
+/// answer's details (account, scopes...), or the reason a key is unknown.
+fn detail_text(detail: &str) -> String {
+    match serde_json::from_str::<BTreeMap<String, serde_json::Value>>(detail) {
+        Ok(details) => details
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{name}={text}"),
+                other => format!("{name}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(_) => detail.to_string(),
+    }
+}
+
 /// Writes the page; `today` is `YYYY-MM-DD` (ages are counted from it).
 pub fn write(findings: &[StoredFinding], today: &str, out: &mut dyn Write) -> io::Result<()> {
     let live = findings.iter().filter(|finding| finding.verification == "live").count();
@@ -50,6 +66,7 @@ pub fn write(findings: &[StoredFinding], today: &str, out: &mut dyn Write) -> io
                 "date": finding.first_commit_date,
                 "occurrences": finding.occurrences.len(),
                 "verification": finding.verification,
+                "detail": detail_text(&finding.verification_detail),
                 "status": finding.status,
                 "comment": finding.status_comment,
             })
@@ -119,7 +136,9 @@ function render() {{
     tr.title = row.fingerprint + (row.comment ? " - " + row.comment : "");
     tr.append(cell(row.rule), cell(row.provider), cell(row.secret), cell(row.repo),
       cell(row.path + (row.line ? ":" + row.line : "")), cell(row.date ? row.date.slice(0, 10) : ""),
-      cell(row.occurrences), cell(row.verification, row.verification === "live" ? "live" : ""), cell(row.status));
+      cell(row.occurrences),
+      cell(row.verification + (row.detail ? " (" + row.detail + ")" : ""), row.verification === "live" ? "live" : ""),
+      cell(row.status));
     return tr;
   }}));
   document.getElementById("total").textContent = shown.length === rows.length ? rows.length : shown.length + " / " + rows.length;
@@ -228,6 +247,17 @@ mod tests {
         let page = String::from_utf8(out).unwrap();
         assert!(!page.contains("<img src=x"), "provider label escaped in the chart");
         assert_eq!(page.matches("</script>").count(), 2, "only the page's own two script elements close");
+    }
+
+    #[test]
+    fn the_verified_column_says_what_a_live_key_can_reach() {
+        let mut live = finding("github", "2026-11-01T00:00:00Z", "ci.env");
+        live.verification_detail = r#"{"login":"octo","scopes":"repo, admin:org"}"#.into();
+        let mut out = Vec::new();
+        write(&[live], "2026-11-23", &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.contains(r#""detail":"login=octo, scopes=repo, admin:org""#), "{page}");
+        assert_eq!(detail_text("rate limited (HTTP 429)"), "rate limited (HTTP 429)");
     }
 
     #[test]
