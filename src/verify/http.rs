@@ -85,8 +85,14 @@ impl Response {
 
 /// Response headers that say what a key may do (scopes, permissions) and
 /// may be recorded as verification details; nothing else is kept.
-pub const RECORDABLE_HEADERS: [&str; 4] =
-    ["x-oauth-scopes", "x-accepted-oauth-scopes", "x-oauth-client-id", "x-gitlab-meta"];
+pub const RECORDABLE_HEADERS: [&str; 6] = [
+    "x-oauth-scopes",
+    "x-accepted-oauth-scopes",
+    "x-oauth-client-id",
+    "x-gitlab-meta",
+    "openai-organization",
+    "anthropic-organization-id",
+];
 
 /// An HTTP client for verification.
 #[derive(Debug, Clone)]
