@@ -18,7 +18,7 @@ pub fn derive(pattern: &str) -> Option<Vec<String>> {
     let hir = regex_compat::parse(pattern).ok()?;
     [ExtractKind::Prefix, ExtractKind::Suffix].into_iter().find_map(|kind| {
         let mut extractor = Extractor::new();
-        extractor.kind(kind).limit_total(2048);
+        extractor.kind(kind).limit_class(4).limit_total(2048);
         let seq = extractor.extract(&hir);
         let literals = seq.literals()?;
         let mut keywords: Vec<String> = Vec::new();
@@ -52,6 +52,11 @@ mod tests {
             Some(vec!["acme_live_".into(), "acme_test_".into()])
         );
         assert_eq!(derive("(?x) aws (?:.|[\\n\\r]){0,32}? ([A-Za-z0-9/+=]{40})"), Some(vec!["aws".to_string()]));
+        assert_eq!(
+            derive(r"\b(acct_[0-9]{12})\b"),
+            Some(vec!["acct_".to_string()]),
+            "digit classes are not spelled out"
+        );
     }
 
     #[test]
@@ -63,6 +68,6 @@ mod tests {
     fn patterns_without_a_usable_literal_have_none() {
         assert_eq!(derive(r"\b[0-9a-f]{40}\b"), None);
         assert_eq!(derive(r"(?:ab|[0-9]{8})"), None);
-        assert_eq!(derive(r"(ab_[0-9]{8})"), None, "two characters are too short to prefilter on");
+        assert_eq!(derive(r"(ab[0-9]{8})"), None, "two characters are too short to prefilter on");
     }
 }
