@@ -112,10 +112,42 @@ pub fn can_span_lines(hir: &Hir) -> bool {
         }
         HirKind::Capture(capture) => can_span_lines(&capture.sub),
         HirKind::Alternation(parts) => parts.iter().any(can_span_lines),
-        HirKind::Concat(parts) => match parts.split_last() {
-            Some((last, init)) => init.iter().any(can_match_newline) || can_span_lines(last),
-            None => false,
-        },
+        HirKind::Concat(parts) => {
+            // `(?:^|[^A-Za-z0-9_-])` first: the break before a line is one character
+            // before the match proper, and a line window starts after it, where `^` matches.
+            let start = usize::from(parts.first().is_some_and(is_line_start_boundary));
+            // `\r?$` last: the CR of a CRLF line end.
+            let mut end = parts.len();
+            while end > start && is_line_end(&parts[end - 1]) {
+                end -= 1;
+            }
+            match parts[start..end].split_last() {
+                Some((last, init)) => init.iter().any(can_match_newline) || can_span_lines(last),
+                None => false,
+            }
+        }
+    }
+}
+
+/// `(?:^|[^...])`: line start, or one character (which may be a line break).
+fn is_line_start_boundary(hir: &Hir) -> bool {
+    use regex_syntax::hir::Look;
+    let HirKind::Alternation(alternatives) = hir.kind() else { return false };
+    let starts_line = |hir: &Hir| matches!(hir.kind(), HirKind::Look(Look::Start | Look::StartLF | Look::StartCRLF));
+    alternatives.iter().any(starts_line)
+        && alternatives
+            .iter()
+            .all(|alternative| starts_line(alternative) || matches!(alternative.kind(), HirKind::Class(_)))
+}
+
+/// An assertion, or an optional `\r`, at the end of a pattern.
+fn is_line_end(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Look(_) => true,
+        HirKind::Repetition(repetition) if repetition.min == 0 && repetition.max == Some(1) => {
+            matches!(repetition.sub.kind(), HirKind::Literal(literal) if &*literal.0 == b"\r")
+        }
+        _ => false,
     }
 }
 
@@ -208,5 +240,14 @@ mod tests {
         assert!(!can_span_lines(&parse(r#"key=([a-z]{8})(?:["'\s;]|\\[nr]|$)"#)));
         assert!(!can_span_lines(&parse(r"x\n")));
         assert!(can_span_lines(&parse(r"x(?:\s|y)+")));
+        // A boundary of one character before the match, with `^` as the other choice,
+        // and a CR before the line end do not make a rule multi-line.
+        assert!(!can_span_lines(&parse(r"(?:^|[^A-Za-z0-9_-])(key-[0-9a-f]{32})\b")));
+        assert!(!can_span_lines(&parse(r"(?m)^[ \t]*https?://[^:@/\s]{1,9}:([^@/\s]{3,9})@[a-z.]+[ \t]*\r?$")));
+        assert!(
+            can_span_lines(&parse(r"[^A-Za-z0-9_-](key-[0-9a-f]{32})")),
+            "no `^` to match at a line window's start"
+        );
+        assert!(can_span_lines(&parse(r"(?:^|\s)\s(key)")), "only one leading character may be a break");
     }
 }
