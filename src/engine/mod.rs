@@ -369,15 +369,22 @@ impl Scanner {
         if !scratch.unknown_path && !self.path_applies(rule, input.path) {
             return;
         }
+        // Binary content's strings: a token may run straight into the next field.
+        let binary_regex = rule.binary_regex.as_ref().filter(|_| input.binary).and_then(|lazy| lazy.get().ok());
         let Some(Ok(regex)) = rule.regex.as_ref().map(|lazy| lazy.get()) else {
             return;
         };
+        let regex = binary_regex.unwrap_or(regex);
         let confidence = match &rule.context {
             Some(context) if scratch.context_seen[index] => context.confidence,
             _ => rule.confidence,
         };
         let windows = std::mem::take(&mut scratch.windows);
-        let mut locations = scratch.locations[index].take().unwrap_or_else(|| regex.capture_locations());
+        // Capture locations belong to the regex that made them.
+        let mut locations = match binary_regex {
+            Some(binary) => binary.capture_locations(),
+            None => scratch.locations[index].take().unwrap_or_else(|| regex.capture_locations()),
+        };
         for window in &windows {
             let haystack = &input.bytes[window.clone()];
             let mut at = 0;
@@ -414,7 +421,9 @@ impl Scanner {
             }
         }
         scratch.windows = windows;
-        scratch.locations[index] = Some(locations);
+        if binary_regex.is_none() {
+            scratch.locations[index] = Some(locations);
+        }
     }
 
     /// Applies checksum, entropy, inline allow and allowlists to one

@@ -217,6 +217,42 @@ fallback = true
     assert_eq!(out.len(), 1);
 }
 
+#[test]
+fn in_binary_strings_a_token_that_runs_into_the_next_field_is_cut_at_its_format() {
+    let scanner = scanner(
+        r#"
+[[rules]]
+id = "token"
+regex = '''\b(tok_[a-z0-9]{12})\b'''
+keywords = ["tok_"]
+confidence = "high"
+
+[[rules]]
+id = "loose"
+regex = '''\b(lo_[a-z0-9]{12})(?:[^a-z0-9_-]|$)'''
+keywords = ["lo_"]
+"#,
+    );
+    // A SQLite record: the token's column is followed directly by the next column's text.
+    let record = b"\x05\x17tok_abc123def456nextcolumnlo_abc123def456nextcolumn";
+    let secrets = |binary: bool| {
+        let mut out = Vec::new();
+        scanner.scan(Input { bytes: record, path: None, commit: None, binary }, &mut scanner.scratch(), &mut out);
+        out.iter().map(|found| String::from_utf8_lossy(&record[found.secret.clone()]).into_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(secrets(true), ["tok_abc123def456"], "high-confidence formats only");
+    assert!(secrets(false).is_empty(), "text keeps the boundary");
+}
+
+#[test]
+fn trailing_boundaries_are_recognised() {
+    use crate::rules::without_trailing_boundary as strip;
+    assert_eq!(strip(r"\b(ghp_[A-Za-z0-9]{36})\b"), Some(r"\b(ghp_[A-Za-z0-9]{36})"));
+    assert_eq!(strip(r"\b(xoxb-[0-9]{8,14})(?:[^A-Za-z0-9_\r\n-]|$)"), Some(r"\b(xoxb-[0-9]{8,14})"));
+    assert_eq!(strip(r"x\\b"), None, "an escaped backslash and a b");
+    assert_eq!(strip(r"(?:a|$)"), None);
+}
+
 fn may_match(scanner: &Scanner, text: &str) -> bool {
     scanner.may_match(text.as_bytes(), false, &mut scanner.scratch(), &mut Vec::new())
 }

@@ -416,10 +416,19 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource, checked: Checked) -> Result
         Some(provider) => Some(compile_provider(provider).map_err(fail)?),
         None => None,
     };
+    // Only distinctive formats: a generic pattern without its end boundary would
+    // cut random text into "secrets".
+    let binary_regex = match (&regex, spec.confidence) {
+        (Some(regex), Some(Confidence::High)) => {
+            super::without_trailing_boundary(regex.pattern()).map(|pattern| LazyRegex::new(pattern.to_string()))
+        }
+        _ => None,
+    };
     Ok(Rule {
         verify,
         rotate,
         provider,
+        binary_regex,
         description: spec.description.unwrap_or_else(|| id.clone()),
         id,
         regex,

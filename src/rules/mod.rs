@@ -23,6 +23,19 @@ include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 /// Largest compiled program a rule regex may produce (bytes).
 const REGEX_SIZE_LIMIT: usize = 16 * (1 << 20);
 
+/// `pattern` without a trailing boundary (`\b`, or `(?:[^...]|$)`), if it has one.
+pub fn without_trailing_boundary(pattern: &str) -> Option<&str> {
+    if let Some(head) = pattern.strip_suffix(r"\b") {
+        // `\\b` is an escaped backslash followed by `b`, not a boundary.
+        let backslashes = head.chars().rev().take_while(|&c| c == '\\').count();
+        return (backslashes % 2 == 0 && !head.is_empty()).then_some(head);
+    }
+    let head = pattern.strip_suffix("|$)")?;
+    let open = head.rfind("(?:[^")?;
+    let class = &head[open + "(?:".len()..];
+    (class.ends_with(']') && !class[..class.len() - 1].contains(']') && open > 0).then_some(&head[..open])
+}
+
 /// A regex compiled on first use, so that a scan pays only for the rules
 /// whose keywords actually occur.
 #[derive(Debug)]
@@ -104,6 +117,11 @@ pub struct Rule {
     pub description: String,
     /// The content pattern; `None` for a path-only rule.
     pub regex: Option<LazyRegex>,
+    /// For the printable strings of binary content: the pattern without its
+    /// trailing boundary (`\b`, `(?:[^A-Za-z0-9_-]|$)`), so that a token that
+    /// runs straight into the next field's bytes (SQLite records, `.pyc`
+    /// constants) is cut at the end of its format. High-confidence rules only.
+    pub binary_regex: Option<LazyRegex>,
     /// Capture group holding the secret (`None`: first non-empty group).
     pub secret_group: Option<usize>,
     /// Minimum Shannon entropy of the secret.
