@@ -74,6 +74,8 @@ pub struct Scratch {
     claimed: Vec<Range<usize>>,
     /// Capture slots per rule, allocated once per thread on the rule's first match attempt.
     locations: Vec<Option<regex::bytes::CaptureLocations>>,
+    /// The same for rules' binary-content regexes ([`crate::rules::Rule::binary_regex`]).
+    binary_locations: Vec<Option<regex::bytes::CaptureLocations>>,
     /// Set during [`Scanner::may_match`]: the input's path and commit are not known.
     unknown_path: bool,
     /// Set during [`Scanner::may_match`] when the path or commit could change
@@ -161,6 +163,7 @@ impl Scanner {
             windows: Vec::new(),
             claimed: Vec::new(),
             locations: vec![None; count],
+            binary_locations: vec![None; count],
             unknown_path: false,
             path_matters: false,
         }
@@ -381,10 +384,8 @@ impl Scanner {
         };
         let windows = std::mem::take(&mut scratch.windows);
         // Capture locations belong to the regex that made them.
-        let mut locations = match binary_regex {
-            Some(binary) => binary.capture_locations(),
-            None => scratch.locations[index].take().unwrap_or_else(|| regex.capture_locations()),
-        };
+        let slots = if binary_regex.is_some() { &mut scratch.binary_locations } else { &mut scratch.locations };
+        let mut locations = slots[index].take().unwrap_or_else(|| regex.capture_locations());
         for window in &windows {
             let haystack = &input.bytes[window.clone()];
             let mut at = 0;
@@ -421,9 +422,8 @@ impl Scanner {
             }
         }
         scratch.windows = windows;
-        if binary_regex.is_none() {
-            scratch.locations[index] = Some(locations);
-        }
+        let slots = if binary_regex.is_some() { &mut scratch.binary_locations } else { &mut scratch.locations };
+        slots[index] = Some(locations);
     }
 
     /// Applies checksum, entropy, inline allow and allowlists to one

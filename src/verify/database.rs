@@ -59,19 +59,7 @@ pub fn target_in(line: &str, secret: &str) -> Option<Target> {
 }
 
 fn percent_decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' && tail.len() >= 2 {
-            let hex = std::str::from_utf8(&tail[..2]).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).ok()
+    percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|decoded| decoded.into_owned())
 }
 
 /// Authenticates to `target` within `timeout`.
@@ -140,7 +128,7 @@ fn redis(target: &Target, timeout: Duration) -> Verification {
     };
     let client = match redis::Client::open(info) {
         Ok(client) => client,
-        Err(err) => return Verification::unknown(format!("Redis: {}", err.kind_name())),
+        Err(err) => return redis_failure(&err),
     };
     match client.get_connection_with_timeout(timeout) {
         Ok(connection) => {
@@ -156,19 +144,13 @@ fn redis(target: &Target, timeout: Duration) -> Verification {
         Err(err) if err.is_timeout() || err.is_connection_refusal() || err.is_io_error() => {
             Verification::unknown("Redis not reached (network)")
         }
-        Err(err) => Verification::unknown(format!("Redis: {}", err.kind_name())),
+        Err(err) => redis_failure(&err),
     }
 }
 
-/// Error kinds in words, without the server's text (which may echo input).
-trait KindName {
-    fn kind_name(&self) -> String;
-}
-
-impl KindName for redis::RedisError {
-    fn kind_name(&self) -> String {
-        format!("{:?}", self.kind())
-    }
+/// A Redis error's kind in words, without the server's text (which may echo input).
+fn redis_failure(err: &redis::RedisError) -> Verification {
+    Verification::unknown(format!("Redis: {:?}", err.kind()))
 }
 
 fn first_line(text: &str) -> &str {

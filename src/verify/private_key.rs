@@ -72,8 +72,7 @@ pub fn describe(pem: &str) -> Option<KeyFacts> {
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\\')
         .collect();
-    let der =
-        base64::engine::general_purpose::STANDARD.decode(body.trim_end_matches('=').to_string() + padding(&body)).ok();
+    let der = base64::engine::general_purpose::STANDARD_NO_PAD.decode(body.trim_end_matches('=')).ok();
     match label.as_str() {
         "OPENSSH PRIVATE KEY" => openssh(&der?),
         "RSA PRIVATE KEY" if pem.contains("ENCRYPTED") => {
@@ -94,14 +93,6 @@ pub fn describe(pem: &str) -> Option<KeyFacts> {
                 encrypted: pem.contains("ENCRYPTED"),
             })
         }
-    }
-}
-
-fn padding(body: &str) -> &'static str {
-    match body.trim_end_matches('=').len() % 4 {
-        2 => "==",
-        3 => "=",
-        _ => "",
     }
 }
 

@@ -61,17 +61,12 @@ struct JobKey {
     target: Option<database::Target>,
 }
 
-/// What an offline verifier (JWT, private key) says of `finding`; `None` for verifiers that ask.
-fn inspect_offline(verifier: &Verifier, finding: &Finding) -> Option<Verification> {
+/// What an offline verifier (JWT, private key) says of `secret`, found in the
+/// file at `path` when it came from one; `None` for verifiers that ask.
+fn inspect_offline(verifier: &Verifier, secret: &str, path: Option<&std::path::Path>) -> Option<Verification> {
     match verifier.method {
-        Method::JwtOffline => Some(super::jwt::inspect(finding.secret.expose(), super::jwt::now())),
-        Method::PrivateKeyOffline => {
-            let path = match &finding.origin {
-                crate::finding::Origin::File(path) => Some(path.as_path()),
-                _ => None,
-            };
-            Some(super::private_key::inspect(finding.secret.expose(), path))
-        }
+        Method::JwtOffline => Some(super::jwt::inspect(secret, super::jwt::now())),
+        Method::PrivateKeyOffline => Some(super::private_key::inspect(secret, path)),
         _ => None,
     }
 }
@@ -88,7 +83,11 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
         }
         let Some(rule) = rules.get(&findings[index].rule_id) else { continue };
         let Some(verifier) = &rule.verify else { continue };
-        if let Some(offline) = inspect_offline(verifier, &findings[index]) {
+        let path = match &findings[index].origin {
+            crate::finding::Origin::File(path) => Some(path.as_path()),
+            _ => None,
+        };
+        if let Some(offline) = inspect_offline(verifier, findings[index].secret.expose(), path) {
             // Read here, sent nowhere.
             findings[index].verification = Some(offline);
             continue;
@@ -191,10 +190,8 @@ pub fn verify_secret(
     client: &Client,
 ) -> Verification {
     let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
-    match verifier.method {
-        Method::JwtOffline => return super::jwt::inspect(secret, super::jwt::now()),
-        Method::PrivateKeyOffline => return super::private_key::inspect(secret, None),
-        _ => {}
+    if let Some(offline) = inspect_offline(verifier, secret, None) {
+        return offline;
     }
     if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
         return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
@@ -332,9 +329,7 @@ mod tests {
     #[test]
     fn every_default_verifier_builds_a_request_for_its_provider() {
         let rules = RuleSet::defaults().unwrap();
-        for rule in rules.rules.iter().filter(|rule| {
-            rule.verify.as_ref().is_some_and(|v| matches!(v.method, Method::Template(_) | Method::AwsSts))
-        }) {
+        for rule in rules.rules.iter().filter(|rule| rule.verify.as_ref().is_some_and(Verifier::sends_requests)) {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
             // A webhook's secret is its URL; the request takes its path.

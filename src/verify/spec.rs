@@ -105,6 +105,12 @@ impl Matcher {
 }
 
 impl Verifier {
+    /// Whether verifying sends an HTTP request to the provider (offline checks
+    /// and database logins do not).
+    pub fn sends_requests(&self) -> bool {
+        matches!(self.method, Method::Template(_) | Method::AwsSts)
+    }
+
     /// Whether the request's path is taken from the secret, a URL (`{{secret.path}}`: webhooks).
     pub fn path_from_secret(&self) -> bool {
         matches!(&self.method, Method::Template(template) if template.path.replace(' ', "").contains("{{secret.path}}"))

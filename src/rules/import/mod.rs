@@ -151,8 +151,19 @@ fn assemble(mut converted: Converted, format: SourceFormat) -> Imported {
          # add `examples`/`negative_examples` where a rule has none, then run `keyhound rules test FILE`.\n\n"
     );
     if !converted.head.is_empty() {
-        toml.push_str(&toml::to_string(&converted.head).unwrap_or_default());
-        toml.push('\n');
+        match toml::to_string(&converted.head) {
+            Ok(head) => {
+                toml.push_str(&head);
+                toml.push('\n');
+            }
+            Err(err) => converted.notes.push(Note {
+                rule: None,
+                text: format!(
+                    "the file's `[extend]` and global allowlists are left out: they cannot be written as TOML ({err})"
+                ),
+                skipped: false,
+            }),
+        }
     }
     let mut written = 0;
     let mut skipped = converted.notes.iter().filter(|note| note.skipped).count();
