@@ -15,11 +15,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use crate::rules::RuleSet;
+
+mod table;
+
+use table::KeywordTable;
 
 /// What a keyword hit means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,18 +47,17 @@ pub struct Prefilter {
 const LAZY_DFA_AFTER: u64 = 1 << 20;
 
 /// The keyword automata: a contiguous NFA (cheap to build, slower to walk)
-/// and the DFA, built on first need.
+/// and the DFA's flat table ([`KeywordTable`]), built from it on first need.
 ///
 /// Both run over a compact alphabet ([`Alphabet`]): each byte that occurs in
 /// a keyword (letters folded to lowercase) has its own code, every other byte
 /// shares one. The DFA's table then has a column per keyword character
 /// instead of one per distinct byte range of both cases; for the full rule
-/// library that is a third of the size, which keeps it in the CPU's cache.
+/// library that is a fraction of the size, which keeps it in the CPU's cache.
 #[derive(Debug)]
 struct Automata {
-    patterns: Vec<Vec<u8>>,
     nfa: Walker<NFA>,
-    dfa: OnceLock<Option<Walker<DFA>>>,
+    dfa: OnceLock<Option<Walker<KeywordTable>>>,
     searched: AtomicU64,
 }
 
@@ -64,24 +66,25 @@ impl Automata {
         let alphabet = Alphabet::of(&keywords);
         let patterns: Vec<Vec<u8>> = keywords.iter().map(|keyword| alphabet.encode(keyword.as_bytes())).collect();
         let nfa = NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns)?;
-        let nfa = Walker::new(nfa, &patterns, alphabet.clone());
-        Ok(Automata { patterns, nfa, dfa: OnceLock::new(), searched: AtomicU64::new(0) })
+        let nfa = Walker::new(nfa, &patterns, alphabet);
+        Ok(Automata { nfa, dfa: OnceLock::new(), searched: AtomicU64::new(0) })
     }
 
     /// The DFA once this scanner has searched enough to be worth it (`None`: keep the NFA).
-    fn dfa(&self, haystack_len: usize) -> Option<&Walker<DFA>> {
+    fn dfa(&self, haystack_len: usize) -> Option<&Walker<KeywordTable>> {
         let searched = self.searched.fetch_add(haystack_len as u64, Ordering::Relaxed) + haystack_len as u64;
         if searched < LAZY_DFA_AFTER && self.dfa.get().is_none() {
             return None;
         }
         self.dfa
             .get_or_init(|| {
-                DFA::builder()
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build(&self.patterns)
-                    .ok()
-                    .map(|dfa| Walker::new(dfa, &self.patterns, self.nfa.alphabet.clone()))
+                let nfa = &self.nfa;
+                KeywordTable::of(&nfa.steps, nfa.alphabet.codes).map(|table| Walker {
+                    steps: table,
+                    longest: nfa.longest,
+                    pattern_lens: nfa.pattern_lens.clone(),
+                    alphabet: nfa.alphabet.clone(),
+                })
             })
             .as_ref()
     }
@@ -97,6 +100,8 @@ const MIN_INTERLEAVED_LEN: usize = 1024;
 #[derive(Debug, Clone)]
 struct Alphabet {
     code: [u8; 256],
+    /// Codes in use (`0..codes`).
+    codes: usize,
 }
 
 impl Alphabet {
@@ -113,7 +118,7 @@ impl Alphabet {
                 next = next.saturating_add(1);
             }
         }
-        Alphabet { code }
+        Alphabet { code, codes: usize::from(next) }
     }
 
     fn encode(&self, bytes: &[u8]) -> Vec<u8> {
@@ -121,34 +126,95 @@ impl Alphabet {
     }
 }
 
+/// The steps of a keyword automaton, as a walk takes them.
+trait Steps {
+    /// A state of the automaton.
+    type State: Copy;
+    /// The unanchored start state.
+    fn start(&self) -> Self::State;
+    /// The state after reading `code` in `state`.
+    fn next(&self, state: Self::State, code: u8) -> Self::State;
+    /// Whether `state` may end keywords (cheap; [`Steps::matches`] tells which).
+    fn is_special(&self, state: Self::State) -> bool;
+    /// Calls `emit(pattern)` for each keyword that ends in `state`.
+    fn matches(&self, state: Self::State, emit: impl FnMut(usize));
+}
+
+impl Steps for NFA {
+    type State = StateID;
+
+    fn start(&self) -> StateID {
+        self.start_state(Anchored::No).expect("an unanchored automaton has an unanchored start state")
+    }
+
+    #[inline(always)]
+    fn next(&self, state: StateID, code: u8) -> StateID {
+        self.next_state(Anchored::No, state, code)
+    }
+
+    #[inline(always)]
+    fn is_special(&self, state: StateID) -> bool {
+        Automaton::is_special(self, state)
+    }
+
+    fn matches(&self, state: StateID, emit: impl FnMut(usize)) {
+        if self.is_match(state) {
+            (0..self.match_len(state)).map(|index| self.match_pattern(state, index).as_usize()).for_each(emit);
+        }
+    }
+}
+
+impl Steps for KeywordTable {
+    type State = u32;
+
+    fn start(&self) -> u32 {
+        KeywordTable::start(self)
+    }
+
+    #[inline(always)]
+    fn next(&self, state: u32, code: u8) -> u32 {
+        KeywordTable::next(self, state, code)
+    }
+
+    #[inline(always)]
+    fn is_special(&self, state: u32) -> bool {
+        self.is_match(state)
+    }
+
+    fn matches(&self, state: u32, emit: impl FnMut(usize)) {
+        KeywordTable::matches(self, state).iter().map(|&pattern| pattern as usize).for_each(emit);
+    }
+}
+
 /// A keyword automaton and what walking it needs.
 #[derive(Debug)]
-struct Walker<A> {
-    automaton: A,
-    start: StateID,
+struct Walker<S> {
+    steps: S,
     /// Longest keyword (bytes): how far past its segment a stream must read.
     longest: usize,
+    /// Each keyword's length (bytes), by pattern number.
+    pattern_lens: Vec<usize>,
     /// What the automaton reads instead of each input byte.
     alphabet: Alphabet,
 }
 
-impl<A: Automaton> Walker<A> {
-    fn new(automaton: A, patterns: &[Vec<u8>], alphabet: Alphabet) -> Walker<A> {
-        let start = automaton.start_state(Anchored::No).expect("an unanchored automaton has an unanchored start state");
-        let longest = patterns.iter().map(Vec::len).max().unwrap_or(1);
-        Walker { automaton, start, longest, alphabet }
+impl<S: Steps> Walker<S> {
+    fn new(steps: S, patterns: &[Vec<u8>], alphabet: Alphabet) -> Walker<S> {
+        let pattern_lens: Vec<usize> = patterns.iter().map(Vec::len).collect();
+        let longest = pattern_lens.iter().copied().max().unwrap_or(1);
+        Walker { steps, longest, pattern_lens, alphabet }
     }
 
     /// Walks `haystack[from..to]` from the start state and reports each
     /// keyword that starts before `report_before`, as `emit(pattern, start)`.
     fn walk(&self, haystack: &[u8], from: usize, to: usize, report_before: usize, emit: &mut impl FnMut(usize, usize)) {
-        self.walk_on(self.start, haystack, from, to, report_before, emit);
+        self.walk_on(self.steps.start(), haystack, from, to, report_before, emit);
     }
 
     /// [`Walker::walk`] from `state` instead of the start state.
     fn walk_on(
         &self,
-        mut state: StateID,
+        mut state: S::State,
         haystack: &[u8],
         from: usize,
         to: usize,
@@ -156,8 +222,8 @@ impl<A: Automaton> Walker<A> {
         emit: &mut impl FnMut(usize, usize),
     ) {
         for (position, &byte) in haystack[from..to].iter().enumerate() {
-            state = self.automaton.next_state(Anchored::No, state, self.alphabet.code[usize::from(byte)]);
-            if self.automaton.is_special(state) {
+            state = self.steps.next(state, self.alphabet.code[usize::from(byte)]);
+            if self.steps.is_special(state) {
                 self.report(state, from + position + 1, report_before, emit);
             }
         }
@@ -174,7 +240,7 @@ impl<A: Automaton> Walker<A> {
             std::array::from_fn(|stream| (limits[stream] + self.longest - 1).min(haystack.len()));
         let lockstep = (0..STREAMS).map(|stream| ends[stream] - starts[stream]).min().unwrap_or(0);
         let lanes: [&[u8]; STREAMS] = std::array::from_fn(|stream| &haystack[starts[stream]..][..lockstep]);
-        let mut states = [self.start; STREAMS];
+        let mut states = [self.steps.start(); STREAMS];
         let mut step = 0;
         while step < lockstep {
             let reached = self.advance_while_unspecial(&lanes, &mut states, step);
@@ -182,7 +248,7 @@ impl<A: Automaton> Walker<A> {
                 break;
             }
             for stream in 0..STREAMS {
-                if self.automaton.is_special(states[stream]) {
+                if self.steps.is_special(states[stream]) {
                     self.report(states[stream], starts[stream] + reached + 1, limits[stream], emit);
                 }
             }
@@ -200,19 +266,23 @@ impl<A: Automaton> Walker<A> {
     /// registers here: each step is four independent table loads, and the
     /// rare matches are handled by the caller.
     #[inline(always)]
-    fn advance_while_unspecial(&self, lanes: &[&[u8]; STREAMS], states: &mut [StateID; STREAMS], from: usize) -> usize {
+    fn advance_while_unspecial(
+        &self,
+        lanes: &[&[u8]; STREAMS],
+        states: &mut [S::State; STREAMS],
+        from: usize,
+    ) -> usize {
         let length = lanes[0].len();
         assert!(lanes.iter().all(|lane| lane.len() == length));
-        let automaton = &self.automaton;
+        let steps = &self.steps;
         let code = &self.alphabet.code;
         let mut current = *states;
         let mut step = from;
         while step < length {
             for stream in 0..STREAMS {
-                current[stream] =
-                    automaton.next_state(Anchored::No, current[stream], code[usize::from(lanes[stream][step])]);
+                current[stream] = steps.next(current[stream], code[usize::from(lanes[stream][step])]);
             }
-            if current.iter().fold(false, |special, &state| special | automaton.is_special(state)) {
+            if current.iter().fold(false, |special, &state| special | steps.is_special(state)) {
                 break;
             }
             step += 1;
@@ -222,17 +292,13 @@ impl<A: Automaton> Walker<A> {
     }
 
     /// Reports the keywords that end at `end` in match state `state` and start before `report_before`.
-    fn report(&self, state: StateID, end: usize, report_before: usize, emit: &mut impl FnMut(usize, usize)) {
-        if !self.automaton.is_match(state) {
-            return;
-        }
-        for index in 0..self.automaton.match_len(state) {
-            let pattern = self.automaton.match_pattern(state, index);
-            let start = end - self.automaton.pattern_len(pattern);
+    fn report(&self, state: S::State, end: usize, report_before: usize, emit: &mut impl FnMut(usize, usize)) {
+        self.steps.matches(state, |pattern| {
+            let start = end - self.pattern_lens[pattern];
             if start < report_before {
-                emit(pattern.as_usize(), start);
+                emit(pattern, start);
             }
-        }
+        });
     }
 }
 
@@ -381,17 +447,50 @@ keywords = ["ant-api"]
 
 #[cfg(test)]
 mod size {
-    use aho_corasick::automaton::Automaton;
-
     /// The DFA of the whole rule library must stay near the CPU's cache size
-    /// (it was 4.5 MB over raw bytes, 2.3 MB over the compact alphabet).
+    /// (it was 4.5 MB over raw bytes, 2.3 MB over the compact alphabet, 2.0 MB
+    /// as a table without padded rows).
     #[test]
     fn the_keyword_dfa_of_the_built_in_rules_stays_small() {
         let rules = crate::rules::RuleSet::defaults().unwrap();
         let prefilter = super::Prefilter::new(&rules).unwrap();
         let automata = prefilter.automaton.as_ref().unwrap();
         let dfa = automata.dfa(1 << 30).unwrap();
-        let bytes = dfa.automaton.memory_usage();
-        assert!(bytes < 3 << 20, "{} keywords: the DFA takes {bytes} bytes", automata.patterns.len());
+        let bytes = dfa.steps.memory_usage();
+        assert!(bytes < 3 << 20, "{} keywords: the DFA takes {bytes} bytes", dfa.pattern_lens.len());
+    }
+
+    /// The flat table of the whole library (thousands of states, renumbered
+    /// so that match states come first) finds what the NFA finds.
+    #[test]
+    fn the_table_of_the_built_in_rules_finds_what_the_nfa_finds() {
+        let rules = crate::rules::RuleSet::defaults().unwrap();
+        let prefilter = super::Prefilter::new(&rules).unwrap();
+        let automata = prefilter.automaton.as_ref().unwrap();
+        let keywords: Vec<String> = rules.rules.iter().flat_map(|rule| rule.keywords.iter().cloned()).collect();
+        let haystack: String = keywords
+            .iter()
+            .enumerate()
+            .map(|(index, keyword)| match index % 3 {
+                0 => format!("{keyword} = x;\n"),
+                1 => keyword.to_ascii_uppercase(),
+                _ => format!("{}{keyword}", &keyword[keyword.len() / 2..]),
+            })
+            .collect();
+        let walk = |use_table: bool| {
+            let mut found = Vec::new();
+            let mut emit = |pattern, start| found.push((start, pattern));
+            let bytes = haystack.as_bytes();
+            if use_table {
+                automata.dfa(1 << 30).unwrap().walk_interleaved(bytes, &mut emit);
+            } else {
+                automata.nfa.walk(bytes, 0, bytes.len(), bytes.len(), &mut emit);
+            }
+            found.sort_unstable();
+            found
+        };
+        let from_nfa = walk(false);
+        assert!(from_nfa.len() > keywords.len(), "every keyword is found at least once");
+        assert_eq!(walk(true), from_nfa);
     }
 }

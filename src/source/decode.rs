@@ -66,27 +66,27 @@ pub struct Encoded {
 /// Appends every encoded span of `bytes` that decodes to text.
 pub fn find_encoded(bytes: &[u8], out: &mut Vec<Encoded>) {
     find_runs(bytes, out);
-    find_percent(bytes, out);
-    find_marked(bytes, out);
+    find_escaped(bytes, out);
+    for at in memchr::memmem::find_iter(bytes, b"Basic ") {
+        basic_auth_at(bytes, at + b"Basic ".len(), out);
+    }
 }
 
-/// The markers of escapes, entities and Basic auth, found in one pass.
-const MARKERS: [&str; 10] = ["\\u", "\\x", "\\/", "&#", "&amp;", "&quot;", "&apos;", "&lt;", "&gt;", "Basic "];
+/// How escapes and entities start (each with a backslash or `&`).
+const ESCAPE_MARKERS: [&[u8]; 9] = [b"\\u", b"\\x", b"\\/", b"&#", b"&amp;", b"&quot;", b"&apos;", b"&lt;", b"&gt;"];
 
-fn markers() -> &'static aho_corasick::AhoCorasick {
-    static MARKER_SEARCH: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    MARKER_SEARCH.get_or_init(|| aho_corasick::AhoCorasick::new(MARKERS).expect("the markers are valid patterns"))
-}
-
-/// Escapes, entities and `Authorization: Basic` values, by their markers.
-fn find_marked(bytes: &[u8], out: &mut Vec<Encoded>) {
-    let mut covered_until = 0;
-    for found in markers().find_iter(bytes) {
-        let at = found.start();
-        if MARKERS[found.pattern().as_usize()] == "Basic " {
-            basic_auth_at(bytes, found.end(), out);
-        } else if at >= covered_until {
-            covered_until = escape_at(bytes, at, out);
+/// Percent-encoded tokens, string escapes and entities, found by their
+/// first bytes (`%`, a backslash, `&`) in one memchr pass.
+fn find_escaped(bytes: &[u8], out: &mut Vec<Encoded>) {
+    let mut percent_covered = 0;
+    let mut escape_covered = 0;
+    for at in memchr::memchr3_iter(b'%', b'\\', b'&', bytes) {
+        if bytes[at] == b'%' {
+            if at >= percent_covered {
+                percent_covered = percent_at(bytes, at, out).unwrap_or(percent_covered);
+            }
+        } else if at >= escape_covered && ESCAPE_MARKERS.iter().any(|marker| bytes[at..].starts_with(marker)) {
+            escape_covered = escape_at(bytes, at, out);
         }
     }
 }
@@ -107,82 +107,44 @@ fn is_base64_byte(byte: u8) -> bool {
     BASE64_BYTES[usize::from(byte)]
 }
 
-/// Base64 and hex runs of at least [`MIN_RUN`] characters. The input is read
-/// eight bytes at a time for bytes below `+` (spaces, line breaks, quotes,
-/// brackets: the commonest ends of a run); a run of [`MIN_RUN`] bytes spans
-/// four such words in a row without one, and only there is it looked at byte
-/// by byte.
+/// Base64 and hex runs of at least [`MIN_RUN`] characters.
+///
+/// The input is read as eight-byte words, looking for bytes below `+`
+/// (spaces, line breaks, quotes, brackets: the commonest ends of a run). A run
+/// of [`MIN_RUN`] bytes covers four whole words without one, so a stretch of
+/// four words is checked from its far end: a word with such a byte moves the
+/// next candidate past it, and in ordinary text most words are never read.
+/// Only a stretch of four or more clean words is looked at byte by byte.
 fn find_runs(bytes: &[u8], out: &mut Vec<Encoded>) {
+    // Whole words inside any MIN_RUN bytes, wherever they start.
+    const CLEAN_WORDS: usize = (MIN_RUN - 7) / 8;
+    let words = bytes.len() / 8;
+    let mut candidate = 0;
+    let mut examined = 0;
+    while candidate + CLEAN_WORDS <= words {
+        match (0..CLEAN_WORDS).rev().find(|&offset| has_low_byte(bytes, candidate + offset)) {
+            Some(offset) => candidate += offset + 1,
+            None => {
+                let end = (candidate + CLEAN_WORDS..words).find(|&word| has_low_byte(bytes, word)).unwrap_or(words);
+                // From the word before the stretch to the end of the word after
+                // it: a run may begin or end inside them.
+                let region = (candidate * 8).saturating_sub(8).max(examined)..((end + 1) * 8).min(bytes.len());
+                examined = region.end;
+                runs_in(bytes, region, out);
+                candidate = end + 1;
+            }
+        }
+    }
+}
+
+/// Whether word `index` (bytes `8 * index..8 * index + 8`) has a byte below `+`.
+#[inline(always)]
+fn has_low_byte(bytes: &[u8], index: usize) -> bool {
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     const LIMIT: u64 = u64::from_le_bytes([b'+'; 8]);
-    let words = bytes.len() / 8;
-    // One bit per word: set when the word has a byte below `+`. Built in a
-    // tight loop, then read 64 words (512 bytes) at a time.
-    let low_bits: Vec<u64> = bytes[..words * 8]
-        .chunks(512)
-        .map(|chunk| {
-            chunk.chunks_exact(8).enumerate().fold(0u64, |bits, (index, word)| {
-                let value = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-                bits | u64::from(value.wrapping_sub(LIMIT) & !value & HIGHS != 0) << index
-            })
-        })
-        .collect();
-    let mut stretch = Stretch::default();
-    for (chunk, &lows) in low_bits.iter().enumerate() {
-        let first = chunk * 64;
-        let count = (words - first).min(64);
-        let valid = if count == 64 { u64::MAX } else { (1u64 << count) - 1 };
-        let clean = !lows & valid;
-        // No four clean words in a row here, and none completing the stretch
-        // carried in: only the clean words at the end carry over.
-        let leading_clean = (lows | !valid).trailing_zeros() as usize;
-        let four = clean & (clean >> 1) & (clean >> 2) & (clean >> 3);
-        if four == 0 && stretch.clean + leading_clean < 4 {
-            if clean == valid {
-                stretch.clean += count;
-            } else {
-                let trailing_clean = (lows << (64 - count)).leading_zeros() as usize;
-                stretch.clean = trailing_clean;
-                stretch.start = (first + count - trailing_clean) * 8;
-            }
-            continue;
-        }
-        for offset in 0..count {
-            stretch.word(bytes, first + offset, lows >> offset & 1 == 1, out);
-        }
-    }
-    if stretch.clean >= 4 || bytes.len() % 8 != 0 {
-        let from =
-            if stretch.clean >= 4 { stretch.start.saturating_sub(8) } else { (words * 8).saturating_sub(MIN_RUN) };
-        runs_in(bytes, from.max(stretch.examined)..bytes.len(), out);
-    }
-}
-
-/// A stretch of eight-byte words without a byte below `+`.
-#[derive(Default)]
-struct Stretch {
-    /// Words in the stretch so far.
-    clean: usize,
-    /// Where it starts.
-    start: usize,
-    /// Where the last examined region ended.
-    examined: usize,
-}
-
-impl Stretch {
-    /// Word `index` has (`low`) or has not a byte below `+`; a stretch of four
-    /// or more clean words that ends is examined byte by byte.
-    fn word(&mut self, bytes: &[u8], index: usize, low: bool, out: &mut Vec<Encoded>) {
-        if low && self.clean >= 4 {
-            let region = self.start.saturating_sub(8).max(self.examined)..((index + 1) * 8).min(bytes.len());
-            self.examined = region.end;
-            runs_in(bytes, region, out);
-        }
-        if self.clean == 0 {
-            self.start = index * 8;
-        }
-        self.clean = if low { 0 } else { self.clean + 1 };
-    }
+    let word: [u8; 8] = bytes[index * 8..index * 8 + 8].try_into().unwrap_or([0; 8]);
+    let value = u64::from_le_bytes(word);
+    value.wrapping_sub(LIMIT) & !value & HIGHS != 0
 }
 
 /// Decodes the runs of at least [`MIN_RUN`] base64 characters within `gap`.
@@ -352,49 +314,51 @@ fn token_around(bytes: &[u8], at: usize) -> Range<usize> {
 /// URLs whose credentials hold `%XX` escapes (`postgres://app:p%40ss@db`).
 /// Elsewhere a percent-encoded value is how the secret is used (a SAS
 /// signature, a bearer token as issued): the rules match it as it is.
-fn find_percent(bytes: &[u8], out: &mut Vec<Encoded>) {
-    let mut covered_until = 0;
-    for at in memchr::memchr_iter(b'%', bytes) {
-        if at < covered_until || !bytes.get(at + 1..at + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit)) {
-            continue;
-        }
-        let span = token_around(bytes, at);
-        covered_until = span.end;
-        if span.len() > MAX_RUN {
-            continue;
-        }
-        let token = &bytes[span.clone()];
-        let in_userinfo = memchr::memmem::find(token, b"://").is_some_and(|scheme| {
-            let escape = at - span.start;
-            let authority_end =
-                token[scheme + 3..].iter().position(|&byte| byte == b'/').map_or(token.len(), |end| scheme + 3 + end);
-            let at_sign = token[..authority_end].iter().rposition(|&byte| byte == b'@');
-            escape > scheme && at_sign.is_some_and(|at_sign| escape < at_sign)
-        });
-        // Every `%` must start an escape: otherwise the text is not percent-encoded (`p%1Gx`).
-        let well_formed = memchr::memchr_iter(b'%', token).all(|percent| {
-            token.get(percent + 1..percent + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
-        });
-        if !in_userinfo || !well_formed {
-            continue;
-        }
-        let mut decoded = Vec::with_capacity(token.len());
-        let mut index = 0;
-        while index < token.len() {
-            match (token[index], token.get(index + 1..index + 3).and_then(decode_hex)) {
-                (b'%', Some(byte)) => {
-                    decoded.extend_from_slice(&byte);
-                    index += 3;
-                }
-                (byte, _) => {
-                    decoded.push(byte);
-                    index += 1;
-                }
+fn percent_at(bytes: &[u8], at: usize, out: &mut Vec<Encoded>) -> Option<usize> {
+    if !bytes.get(at + 1..at + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit)) {
+        return None;
+    }
+    let span = token_around(bytes, at);
+    let covered_until = span.end;
+    if span.len() <= MAX_RUN {
+        percent_decode_token(bytes, at, span, out);
+    }
+    Some(covered_until)
+}
+
+/// Decodes the token `span` around the escape at `at` when it is the
+/// userinfo of a URL and every `%` in it starts an escape.
+fn percent_decode_token(bytes: &[u8], at: usize, span: Range<usize>, out: &mut Vec<Encoded>) {
+    let token = &bytes[span.clone()];
+    let in_userinfo = memchr::memmem::find(token, b"://").is_some_and(|scheme| {
+        let escape = at - span.start;
+        let authority_end =
+            token[scheme + 3..].iter().position(|&byte| byte == b'/').map_or(token.len(), |end| scheme + 3 + end);
+        let at_sign = token[..authority_end].iter().rposition(|&byte| byte == b'@');
+        escape > scheme && at_sign.is_some_and(|at_sign| escape < at_sign)
+    });
+    // Every `%` must start an escape: otherwise the text is not percent-encoded (`p%1Gx`).
+    let well_formed = memchr::memchr_iter(b'%', token)
+        .all(|percent| token.get(percent + 1..percent + 3).is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit)));
+    if !in_userinfo || !well_formed {
+        return;
+    }
+    let mut decoded = Vec::with_capacity(token.len());
+    let mut index = 0;
+    while index < token.len() {
+        match (token[index], token.get(index + 1..index + 3).and_then(decode_hex)) {
+            (b'%', Some(byte)) => {
+                decoded.extend_from_slice(&byte);
+                index += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                index += 1;
             }
         }
-        if decoded != token && std::str::from_utf8(&decoded).is_ok() && decoded.len() >= 8 {
-            out.push(Encoded { span, decoded, encoding: Encoding::Percent });
-        }
+    }
+    if decoded != token && std::str::from_utf8(&decoded).is_ok() && decoded.len() >= 8 {
+        out.push(Encoded { span, decoded, encoding: Encoding::Percent });
     }
 }
 
