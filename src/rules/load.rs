@@ -142,6 +142,8 @@ pub fn load_defaults() -> Result<RuleSet, ConfigError> {
         set.rules.extend(part.rules);
         set.global_allowlists.extend(part.global_allowlists);
     }
+    // Hundreds of rules: no spare capacity kept for the whole scan.
+    set.rules.shrink_to_fit();
     check_complete(set)
 }
 
@@ -425,7 +427,7 @@ fn compile_rule(spec: RuleSpec, source: &RuleSource, checked: Checked) -> Result
         _ => None,
     };
     Ok(Rule {
-        verify,
+        verify: verify.map(Box::new),
         rotate,
         provider,
         binary_regex,

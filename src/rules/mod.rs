@@ -149,7 +149,7 @@ pub struct Rule {
     /// Rules that must also match nearby for this one to report (gitleaks `[[rules.required]]`).
     pub required: Vec<schema::RequiredSpec>,
     /// How to verify the rule's secrets with the provider.
-    pub verify: Option<crate::verify::spec::Verifier>,
+    pub verify: Option<Box<crate::verify::spec::Verifier>>,
     /// How to revoke or rotate the rule's secrets.
     pub rotate: Option<crate::rotate::action::Rotation>,
     /// Who issues the rule's secrets and where they are managed.
