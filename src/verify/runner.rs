@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn every_default_verifier_builds_a_request_for_its_provider() {
         let rules = RuleSet::defaults().unwrap();
-        for rule in rules.rules.iter().filter(|rule| rule.verify.as_ref().is_some_and(Verifier::sends_requests)) {
+        for rule in rules.rules.iter().filter(|rule| rule.verify.as_deref().is_some_and(Verifier::sends_requests)) {
             let verifier = rule.verify.as_ref().unwrap();
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
             // A webhook's secret is its URL; the request takes its path.

@@ -116,7 +116,7 @@ struct Recorded {
 
 /// Whether the rule's verifier sends a request (offline checks such as `jwt` do not).
 fn asks_a_provider(rule: &crate::rules::Rule) -> bool {
-    rule.verify.as_ref().is_some_and(super::spec::Verifier::sends_requests)
+    rule.verify.as_deref().is_some_and(super::spec::Verifier::sends_requests)
 }
 
 fn recorded_answers() -> Vec<Recorded> {
