@@ -38,20 +38,25 @@ fn main() {
     code.push_str("/// A default rule file, checked and converted at build time.\n");
     code.push_str("pub struct EmbeddedRuleFile {\n");
     code.push_str("    /// File name under `rules/`.\n    pub name: &'static str,\n");
-    code.push_str("    /// The file's content as JSON.\n    pub json: &'static str,\n");
+    code.push_str("    /// The file's content as JSON, without the rules' examples.\n    pub json: &'static str,\n");
+
     code.push_str("    /// Ids of the file's rules whose regex can match across a line break.\n");
     code.push_str("    pub multiline: &'static [&'static str],\n}\n\n");
     code.push_str("/// Default rule files embedded at build time.\n");
     code.push_str("pub static EMBEDDED_RULE_FILES: &[EmbeddedRuleFile] = &[\n");
+    let mut all_examples = toml::map::Map::new();
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_name().expect("read_dir yields named entries").to_string_lossy().into_owned();
         let text = fs::read_to_string(path).unwrap_or_else(|err| panic!("rules/{name}: {err}"));
         let value: Value = toml::from_str(&text).unwrap_or_else(|err| panic!("rules/{name} is not valid TOML: {err}"));
         let multiline = check_file(&name, &value);
+        let mut value = value;
+        let examples = take_examples(&mut value);
         let json_path = out_dir.join(format!("{name}.json"));
         let json = serde_json::to_string(&value).expect("TOML values are JSON values");
         fs::write(&json_path, json).expect("OUT_DIR is writable");
+        all_examples.insert(name.clone(), Value::Table(examples));
         writeln!(
             code,
             "    EmbeddedRuleFile {{ name: {name:?}, json: include_str!({:?}), multiline: &{multiline:?} }},",
@@ -59,8 +64,33 @@ fn main() {
         )
         .expect("writing to a String cannot fail");
     }
-    code.push_str("];\n");
+    code.push_str("];\n\n");
+    // All examples in one piece, apart from the rules: a scan never touches its pages.
+    let examples_path = out_dir.join("examples.json");
+    let examples = serde_json::to_string(&all_examples).expect("TOML values are JSON values");
+    fs::write(&examples_path, examples).expect("OUT_DIR is writable");
+    code.push_str("/// The built-in rules' `examples` and `negative_examples`, by file name and\n");
+    code.push_str("/// rule id: `{\"file.toml\": {\"id\": [[examples], [negative examples]]}}`.\n");
+    writeln!(code, "pub static EMBEDDED_EXAMPLES: &str = include_str!({:?});", examples_path.display().to_string())
+        .expect("writing to a String cannot fail");
     fs::write(out_dir.join("../embedded_rules.rs"), code).expect("OUT_DIR is writable");
+}
+
+/// Removes the rules' `examples` and `negative_examples` from a rule file and
+/// returns them by rule id (`{"id": [[examples], [negative examples]]}`). A
+/// scan never reads them: embedded apart, their pages of the binary are not
+/// touched and their strings not allocated on every run.
+fn take_examples(file: &mut Value) -> toml::map::Map<String, Value> {
+    let mut examples = toml::map::Map::new();
+    let Some(rules) = file.get_mut("rules").and_then(Value::as_array_mut) else { return examples };
+    for rule in rules {
+        let Some(table) = rule.as_table_mut() else { continue };
+        let id = table.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut take = |field: &str| table.remove(field).unwrap_or_else(|| Value::Array(Vec::new()));
+        let lists = Value::Array(vec![take("examples"), take("negative_examples")]);
+        examples.insert(id, lists);
+    }
+    examples
 }
 
 /// Parses every regex of a rule file (panicking with the file, rule and

@@ -34,7 +34,7 @@ pub fn run(command: &RulesCommand) -> Result<u8, CmdError> {
                 Some(path) => load_rule_file(path)?,
                 None => RuleSet::defaults()?,
             };
-            test(rules)
+            test(rules.with_builtin_examples()?)
         }
         RulesCommand::Import { file, from, output } => import(file, *from, output.as_deref()),
     }

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::{Automaton, StateID};
@@ -58,6 +58,8 @@ const LAZY_DFA_AFTER: u64 = 1 << 20;
 struct Automata {
     nfa: Walker<NFA>,
     dfa: OnceLock<Option<Walker<KeywordTable>>>,
+    /// Set by the thread that builds the DFA.
+    building: AtomicBool,
     searched: AtomicU64,
 }
 
@@ -67,26 +69,28 @@ impl Automata {
         let patterns: Vec<Vec<u8>> = keywords.iter().map(|keyword| alphabet.encode(keyword.as_bytes())).collect();
         let nfa = NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns)?;
         let nfa = Walker::new(nfa, &patterns, alphabet);
-        Ok(Automata { nfa, dfa: OnceLock::new(), searched: AtomicU64::new(0) })
+        Ok(Automata { nfa, dfa: OnceLock::new(), building: AtomicBool::new(false), searched: AtomicU64::new(0) })
     }
 
-    /// The DFA once this scanner has searched enough to be worth it (`None`: keep the NFA).
+    /// The DFA once this scanner has searched enough to be worth it (`None`:
+    /// keep the NFA). One thread builds it while the others go on with the NFA:
+    /// nobody waits for it.
     fn dfa(&self, haystack_len: usize) -> Option<&Walker<KeywordTable>> {
+        if let Some(table) = self.dfa.get() {
+            return table.as_ref();
+        }
         let searched = self.searched.fetch_add(haystack_len as u64, Ordering::Relaxed) + haystack_len as u64;
-        if searched < LAZY_DFA_AFTER && self.dfa.get().is_none() {
+        if searched < LAZY_DFA_AFTER || self.building.swap(true, Ordering::AcqRel) {
             return None;
         }
-        self.dfa
-            .get_or_init(|| {
-                let nfa = &self.nfa;
-                KeywordTable::of(&nfa.steps, nfa.alphabet.codes).map(|table| Walker {
-                    steps: table,
-                    longest: nfa.longest,
-                    pattern_lens: nfa.pattern_lens.clone(),
-                    alphabet: nfa.alphabet.clone(),
-                })
-            })
-            .as_ref()
+        let nfa = &self.nfa;
+        let walker = KeywordTable::of(&nfa.steps, nfa.alphabet.codes).map(|table| Walker {
+            steps: table,
+            longest: nfa.longest,
+            pattern_lens: nfa.pattern_lens.clone(),
+            alphabet: nfa.alphabet.clone(),
+        });
+        self.dfa.get_or_init(|| walker).as_ref()
     }
 }
 

@@ -178,7 +178,7 @@ mod tests {
     /// descriptors included, whose tags must be unique.
     #[test]
     fn a_result_of_every_built_in_rule_validates_against_the_schema() {
-        let rules = RuleSet::defaults().unwrap();
+        let rules = RuleSet::defaults().unwrap().with_builtin_examples().unwrap();
         let findings: Vec<Finding> = rules
             .rules
             .iter()

@@ -8,6 +8,7 @@
 //! - a rule whose id exists in the base replaces it when it has a `regex`,
 //!   otherwise its allowlists, keywords and tags are added to the base rule.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use crate::finding::Confidence;
 
 use super::regex_compat::{self, can_span_lines};
 use super::schema::{ConfigFile, RuleSpec};
-use super::{Context, EmbeddedRuleFile, LazyRegex, Rule, RuleSet, EMBEDDED_RULE_FILES};
+use super::{Context, EmbeddedRuleFile, LazyRegex, Rule, RuleSet, EMBEDDED_EXAMPLES, EMBEDDED_RULE_FILES};
 
 /// How deep `[extend] path` chains may go.
 const MAX_EXTEND_DEPTH: usize = 4;
@@ -145,6 +146,25 @@ pub fn load_defaults() -> Result<RuleSet, ConfigError> {
     // Hundreds of rules: no spare capacity kept for the whole scan.
     set.rules.shrink_to_fit();
     check_complete(set)
+}
+
+/// Fills in the examples of the rules that come from built-in files, from
+/// the examples embedded apart from them. A user's rule that replaces a
+/// built-in one has its own source and keeps its own examples.
+pub fn attach_builtin_examples(set: &mut RuleSet) -> Result<(), ConfigError> {
+    type ByFile = HashMap<String, HashMap<String, [Vec<String>; 2]>>;
+    let mut by_file: ByFile = serde_json::from_str(EMBEDDED_EXAMPLES).map_err(|err| ConfigError::Parse {
+        source_name: RuleSource::Embedded("examples"),
+        message: err.to_string(),
+    })?;
+    for rule in &mut set.rules {
+        let RuleSource::Embedded(file) = rule.source else { continue };
+        if let Some([positive, negative]) = by_file.get_mut(file).and_then(|rules| rules.remove(&rule.id)) {
+            rule.examples = positive;
+            rule.negative_examples = negative;
+        }
+    }
+    Ok(())
 }
 
 /// Loads a config file, applying `[extend]` semantics (see module docs).
@@ -484,7 +504,10 @@ mod tests {
 
     #[test]
     fn every_default_rule_has_keywords_and_examples() {
-        for rule in load_defaults().unwrap().rules {
+        let mut rules = load_defaults().unwrap();
+        assert!(rules.rules.iter().all(|rule| rule.examples.is_empty()), "a scan's rules carry no examples");
+        attach_builtin_examples(&mut rules).unwrap();
+        for rule in rules.rules {
             assert!(!rule.keywords.is_empty(), "{} has no keywords (a performance bug)", rule.id);
             assert!(rule.examples.len() >= 2, "{} needs at least two examples", rule.id);
             assert!(rule.negative_examples.len() >= 2, "{} needs at least two negative examples", rule.id);

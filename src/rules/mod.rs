@@ -209,9 +209,18 @@ impl RuleSet {
         hasher.finalize().iter().take(8).map(|byte| format!("{byte:02x}")).collect()
     }
 
-    /// keyhound's default rules, embedded at build time.
+    /// keyhound's default rules, embedded at build time, without their
+    /// examples (a scan does not need them: see [`RuleSet::with_builtin_examples`]).
     pub fn defaults() -> Result<RuleSet, ConfigError> {
         load::load_defaults()
+    }
+
+    /// The same rules with the `examples` and `negative_examples` of every
+    /// built-in rule filled in (`keyhound rules test`, the tests). Examples are
+    /// embedded apart from the rules, so that a scan neither parses nor keeps them.
+    pub fn with_builtin_examples(mut self) -> Result<RuleSet, ConfigError> {
+        load::attach_builtin_examples(&mut self)?;
+        Ok(self)
     }
 
     /// Looks a rule up by id.

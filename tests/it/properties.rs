@@ -15,7 +15,7 @@ use proptest::prelude::*;
 
 fn scanner() -> &'static Scanner {
     static SCANNER: OnceLock<Scanner> = OnceLock::new();
-    SCANNER.get_or_init(|| Scanner::new(RuleSet::defaults().unwrap()).unwrap())
+    SCANNER.get_or_init(|| Scanner::new(RuleSet::defaults().unwrap().with_builtin_examples().unwrap()).unwrap())
 }
 
 /// A single-line rule example and where its secret is on that line.

@@ -9,7 +9,9 @@ use crate::common::keyhound;
 
 #[test]
 fn every_default_rule_example_behaves_as_declared() {
-    let scanner = Scanner::new(RuleSet::defaults().expect("default rules load")).unwrap();
+    let scanner =
+        Scanner::new(RuleSet::defaults().and_then(RuleSet::with_builtin_examples).expect("default rules load"))
+            .unwrap();
     let report = check_examples(&scanner);
     assert!(report.checked >= 4 * scanner.rules().len(), "each rule has >= 2 examples of each kind");
     let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
@@ -147,7 +149,7 @@ fn findings_name_their_provider_and_where_its_keys_are_managed() {
 
 #[test]
 fn built_in_rules_checked_at_build_time_load_as_they_would_from_disk() {
-    let defaults = RuleSet::defaults().unwrap();
+    let defaults = RuleSet::defaults().and_then(RuleSet::with_builtin_examples).unwrap();
     let mut compared = 0;
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")).unwrap() {
         let path = entry.unwrap().path();
@@ -161,6 +163,8 @@ fn built_in_rules_checked_at_build_time_load_as_they_would_from_disk() {
             );
             assert_eq!(built_in.secret_group, rule.secret_group, "{}", rule.id);
             assert_eq!(built_in.allowlists.len(), rule.allowlists.len(), "{}", rule.id);
+            assert_eq!(built_in.examples, rule.examples, "{}: examples (embedded apart)", rule.id);
+            assert_eq!(built_in.negative_examples, rule.negative_examples, "{}", rule.id);
             compared += 1;
         }
     }
