@@ -26,6 +26,16 @@ KNOWN_DUPLICATES = {
     "webpki-roots": "ureq 2 pins 0.26, which re-exports 1.x",
     "fallible-iterator": "postgres 0.19 uses 0.2, rusqlite 0.32 uses 0.3",
     "hashbrown": "rusqlite's hashlink 0.9 pins 0.14; the rest of the tree is on 0.17",
+    # The MySQL/MariaDB login check (mysql 28, the maintained synchronous client):
+    # mysql_common 0.37 is on RustCrypto's digest 0.10 stack and pem 4 on base64 0.23,
+    # while postgres-protocol and keyhound are on digest 0.11 and base64 0.22.
+    "base64": "mysql's pem 4 uses 0.23; ureq, postgres-protocol and keyhound use 0.22",
+    "block-buffer": "digest 0.10 (mysql_common) and 0.11 (postgres-protocol, keyhound)",
+    "cpufeatures": "digest 0.10 (mysql_common) and 0.11 (postgres-protocol, keyhound)",
+    "crypto-common": "digest 0.10 (mysql_common) and 0.11 (postgres-protocol, keyhound)",
+    "digest": "mysql_common 0.37 uses 0.10; postgres-protocol 0.6.12 and keyhound use 0.11",
+    "sha1": "mysql_common 0.37 uses 0.10; keyhound uses 0.11",
+    "sha2": "mysql_common 0.37 uses 0.10; postgres-protocol 0.6.12 and keyhound use 0.11",
 }
 
 

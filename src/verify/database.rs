@@ -1,5 +1,6 @@
 //! Database credentials, checked by authenticating to the host named in the
-//! finding (`postgres://app:pw@db.internal:5432/app`, `redis://:pw@cache:6379`).
+//! finding (`postgres://app:pw@db.internal:5432/app`, `redis://:pw@cache:6379`,
+//! `mysql://app:pw@db:3306/app`, `mariadb://...`).
 //!
 //! The host comes from the scanned file, so nothing is contacted unless the
 //! person running keyhound says so (`--verify-network-hosts`): a repository
@@ -16,8 +17,8 @@ use serde_json::Value;
 use super::{Status, Verification};
 
 /// The URI schemes checked, and the default port of each.
-const SCHEMES: [(&str, u16); 5] =
-    [("postgres", 5432), ("postgresql", 5432), ("redis", 6379), ("rediss", 6379), ("mysql", 3306)];
+const SCHEMES: [(&str, u16); 6] =
+    [("postgres", 5432), ("postgresql", 5432), ("redis", 6379), ("rediss", 6379), ("mysql", 3306), ("mariadb", 3306)];
 
 /// Where and as whom to authenticate, from a connection URI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,6 +69,7 @@ pub fn check(target: &Target, timeout: Duration) -> Verification {
         "postgres" | "postgresql" => postgres(target, timeout),
         "redis" => redis(target, timeout),
         "rediss" => Verification::unknown("Redis over TLS (rediss://) is not checked"),
+        "mysql" | "mariadb" => mysql(target, timeout),
         other => Verification::unknown(format!("{other}:// credentials are not checked yet")),
     };
     if verification.status == Status::Live {
@@ -145,6 +147,51 @@ fn redis(target: &Target, timeout: Duration) -> Verification {
             Verification::unknown("Redis not reached (network)")
         }
         Err(err) => redis_failure(&err),
+    }
+}
+
+/// MySQL and MariaDB: the handshake only. The packet size is given, so the
+/// client asks the server nothing after logging in (no `SELECT @@...`).
+fn mysql(target: &Target, timeout: Duration) -> Verification {
+    // Server error codes: the password was wrong, or it was right and the
+    // login stopped later (no access to the named database, no such database).
+    const ACCESS_DENIED: u16 = 1045;
+    const PASSWORD_ACCEPTED: [u16; 2] = [1044, 1049];
+    let options = mysql::OptsBuilder::new()
+        .ip_or_hostname(Some(target.host.clone()))
+        .tcp_port(target.port)
+        .user(Some(if target.user.is_empty() { "root" } else { &target.user }))
+        .pass(Some(target.password.clone()))
+        .db_name((!target.database.is_empty()).then(|| target.database.clone()))
+        .prefer_socket(false)
+        .max_allowed_packet(Some(1 << 20))
+        .tcp_connect_timeout(Some(timeout))
+        .read_timeout(Some(timeout))
+        .write_timeout(Some(timeout));
+    match mysql::Conn::new(options) {
+        Ok(connection) => {
+            drop(connection);
+            Verification { status: Status::Live, details: BTreeMap::new() }
+        }
+        Err(mysql::Error::MySqlError(err)) if err.code == ACCESS_DENIED => {
+            Verification { status: Status::Dead, details: BTreeMap::new() }
+        }
+        Err(mysql::Error::MySqlError(err)) if PASSWORD_ACCEPTED.contains(&err.code) => {
+            let mut details = BTreeMap::new();
+            details.insert("database_access".to_string(), Value::String(format!("denied (error {})", err.code)));
+            Verification { status: Status::Live, details }
+        }
+        // The server's message may echo the user or database: the code alone.
+        Err(mysql::Error::MySqlError(err)) => {
+            Verification::unknown(format!("MySQL refused the login (error {})", err.code))
+        }
+        Err(mysql::Error::IoError(_) | mysql::Error::CodecError(_)) => {
+            Verification::unknown("MySQL not reached (network)")
+        }
+        Err(mysql::Error::DriverError(err)) => {
+            Verification::unknown(format!("MySQL: {}", first_line(&err.to_string())))
+        }
+        Err(_) => Verification::unknown("MySQL: unexpected answer"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Database connection strings: a login to the host the URI names, only with
-//! --verify-network-hosts, against the PostgreSQL and Redis servers scripts/test starts.
+//! --verify-network-hosts, against the PostgreSQL, Redis and MariaDB servers scripts/test starts.
 
 use std::net::TcpListener;
 
@@ -70,11 +70,37 @@ fn redis_logins_tell_a_live_password_from_a_dead_one() {
 }
 
 #[test]
+fn mariadb_logins_tell_a_live_password_from_a_dead_one() {
+    let server = server("KEYHOUND_TEST_MARIADB");
+    let live = verification_of(server.as_str(), &["--verify-network-hosts"]);
+    assert_eq!(live["status"], "live", "{live}");
+    assert_eq!(live["details"]["user"], "kh_login");
+    assert_eq!(live["details"]["database"], "kh_app");
+    let dead = verification_of(&with_password(&server, "Xq7-not-the-password"), &["--verify-network-hosts"]);
+    assert_eq!(dead["status"], "dead", "{dead}");
+    assert!(!dead.to_string().contains("Xq7-not-the-password"), "{dead}");
+    // The mariadb:// scheme is the same server and protocol.
+    let mut mariadb = server.clone();
+    mariadb.set_path("/kh_app");
+    let mariadb = mariadb.as_str().replacen("mysql://", "mariadb://", 1);
+    assert_eq!(verification_of(&mariadb, &["--verify-network-hosts"])["status"], "live");
+}
+
+#[test]
+fn a_right_password_without_access_to_the_named_database_is_still_live() {
+    let mut server = server("KEYHOUND_TEST_MARIADB");
+    server.set_path("/mysql");
+    let verification = verification_of(server.as_str(), &["--verify-network-hosts"]);
+    assert_eq!(verification["status"], "live", "{verification}");
+    assert_eq!(verification["details"]["database_access"], "denied (error 1044)", "{verification}");
+}
+
+#[test]
 fn an_unreachable_host_is_unknown_and_the_reason_holds_no_password() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    for scheme in ["postgres", "redis"] {
+    for scheme in ["postgres", "redis", "mysql"] {
         let verification =
             verification_of(&format!("{scheme}://app:Wq8vN2kLp5xZ@127.0.0.1:{port}/0"), &["--verify-network-hosts"]);
         assert_eq!(verification["status"], "unknown", "{scheme}: {verification}");
