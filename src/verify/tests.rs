@@ -288,27 +288,35 @@ fn connection_refused_is_unknown_network() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// The bar: 5,000 findings of 100 providers, every answer 50 ms late,
+/// in under a minute, each distinct key asked once.
 #[test]
-fn a_thousand_keys_of_25_providers_are_each_checked_once_and_fast() {
+fn five_thousand_keys_of_100_providers_are_each_checked_once_within_a_minute() {
     let rules = RuleSet::defaults().unwrap();
     let mut providers: Vec<(String, String)> = Vec::new();
     for rule in &rules.rules {
         let Some(verify) = &rule.verify else { continue };
-        if verify.requires.is_empty() && !providers.iter().any(|(_, provider)| provider == &verify.provider) {
+        let template = matches!(verify.method, super::spec::Method::Template(_));
+        if template
+            && verify.requires.is_empty()
+            && !verify.path_from_secret()
+            && !providers.iter().any(|(_, provider)| provider == &verify.provider)
+        {
             providers.push((rule.id.clone(), verify.provider.clone()));
         }
     }
-    providers.truncate(25);
-    assert_eq!(providers.len(), 25, "25 providers verify without companions");
+    providers.truncate(100);
+    assert_eq!(providers.len(), 100, "100 providers verify without companions");
     let mock = Mock::start(vec![(200, "{}".into(), Duration::from_millis(50))]);
     let mut findings = Vec::new();
     for (rule, _) in &providers {
-        for index in 0..40 {
+        for index in 0..49 {
             findings.push(finding(rule, &format!("{rule}-key-{index}"), "a.env"));
         }
-        // The same key twice more: still one request.
+        // The same key again, in another file: still one request.
         findings.push(finding(rule, &format!("{rule}-key-0"), "b.env"));
     }
+    assert_eq!(findings.len(), 5000);
     let options = VerifyOptions {
         endpoints: providers.iter().map(|(_, provider)| (provider.clone(), mock.url.clone())).collect(),
         ..VerifyOptions::default()
@@ -316,9 +324,10 @@ fn a_thousand_keys_of_25_providers_are_each_checked_once_and_fast() {
     let started = Instant::now();
     verify_findings(&mut findings, &rules, &options, &ProgressBar::hidden());
     let elapsed = started.elapsed();
-    assert_eq!(mock.requests(), 1000, "each distinct key exactly once");
+    assert_eq!(mock.requests(), 4900, "each distinct key exactly once");
     assert!(findings.iter().all(|finding| finding.verification.is_some()));
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+    eprintln!("5,000 findings of 100 providers verified in {elapsed:?}");
 }
 
 /// Every built-in verifier against a server that accepts each connection and
