@@ -202,11 +202,30 @@ pub struct VerifySpec {
     /// What a live answer looks like (not for offline built-ins such as `jwt`).
     #[serde(default)]
     pub live: ResponseMatch,
+    /// Other answers that also prove the key valid (`[[rules.verify.also_live]]`:
+    /// a Google API key refused by its own restrictions still exists).
+    #[serde(default)]
+    pub also_live: Vec<ResponseMatch>,
     /// What a dead (revoked, invalid) answer looks like.
     #[serde(default)]
     pub dead: ResponseMatch,
     /// Facts to record from a live answer: name -> JSON pointer (e.g. `/balance_infos/0/total_balance`).
     #[serde(default)]
+    pub details: std::collections::BTreeMap<String, String>,
+    /// Further read-only GETs made only for a live key, with the same headers,
+    /// to record what it can reach (a GitHub token's organisations).
+    #[serde(default)]
+    pub reach: Vec<ReachSpec>,
+}
+
+/// `[[rules.verify.reach]]`: one more GET for a live key and the facts it records.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachSpec {
+    /// Path (template) appended to the base URL.
+    pub path: String,
+    /// Facts to record: name -> JSON pointer, `header:NAME`, or a pointer with
+    /// one `*` step (`/*/login`: that field of every element of a list).
     pub details: std::collections::BTreeMap<String, String>,
 }
 

@@ -85,13 +85,15 @@ impl Response {
 
 /// Response headers that say what a key may do (scopes, permissions) and
 /// may be recorded as verification details; nothing else is kept.
-pub const RECORDABLE_HEADERS: [&str; 6] = [
+pub const RECORDABLE_HEADERS: [&str; 7] = [
     "x-oauth-scopes",
     "x-accepted-oauth-scopes",
     "x-oauth-client-id",
     "x-gitlab-meta",
     "openai-organization",
     "anthropic-organization-id",
+    // GitLab: how many items a list has (a token's projects).
+    "x-total",
 ];
 
 /// An HTTP client for verification.

@@ -13,7 +13,7 @@ use crate::redact::Masker;
 use crate::rules::{Rule, RuleSet, RuleSource};
 
 use super::http::{Client, Request, Response};
-use super::spec::{Method, Verifier};
+use super::spec::{reached_details, Method, Verifier};
 use super::template::{render, Values};
 use super::{aws, database, Status, Verification};
 
@@ -257,6 +257,9 @@ fn ask(
             Err(reason) => return Verification::unknown(reason),
         };
         last = classify(verifier, &response);
+        if last.status == Status::Live {
+            record_reach(verifier, base_url, key, client, options, deadline, &mut last);
+        }
         if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
             return last;
         }
@@ -269,6 +272,34 @@ fn ask(
         }
     }
     last
+}
+
+/// For a live key, the verifier's `reach` GETs (same headers): what else the
+/// key can read. An answer other than 200, or none in time, records nothing.
+fn record_reach(
+    verifier: &Verifier,
+    base_url: &str,
+    key: &JobKey,
+    client: &Client,
+    options: &VerifyOptions,
+    deadline: Instant,
+    verification: &mut Verification,
+) {
+    for reach in &verifier.reach {
+        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else {
+            return;
+        };
+        let Ok(mut request) = build_request(verifier, base_url, key) else { return };
+        let Ok(path) = render(&reach.path, Values { secret: &key.secret, companions: &key.companions }) else {
+            continue;
+        };
+        request.method = "GET".into();
+        request.body = None;
+        request.url = format!("{}{path}", base_url.trim_end_matches('/'));
+        if let Ok(response) = client.send(&request, options.request_timeout.min(left)) {
+            verification.details.extend(reached_details(&response, &reach.details));
+        }
+    }
 }
 
 fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Request, String> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::rules::schema::{ResponseMatch, VerifySpec};
+use crate::rules::schema::{ReachSpec, ResponseMatch, VerifySpec};
 
 use super::http::Response;
 use super::{template, Status, Verification};
@@ -52,8 +52,12 @@ pub struct Verifier {
     /// Rules whose same-file secret the request needs.
     pub requires: Vec<String>,
     live: Matcher,
+    /// Other answers of a valid key.
+    also_live: Vec<Matcher>,
     dead: Matcher,
     details: BTreeMap<String, String>,
+    /// Further GETs for a live key: path template and the facts each records.
+    pub reach: Vec<ReachSpec>,
 }
 
 /// Conditions on a response (all given must hold; none given never matches).
@@ -148,8 +152,10 @@ impl Verifier {
                 method,
                 requires: Vec::new(),
                 live: Matcher::default(),
+                also_live: Vec::new(),
                 dead: Matcher::default(),
                 details: BTreeMap::new(),
+                reach: Vec::new(),
             });
         }
         let base_url = match (&method, spec.base_url) {
@@ -162,19 +168,18 @@ impl Verifier {
                 "`verify.base_url = {base_url:?}` must be https:// (secrets never travel in clear text)"
             ));
         }
-        for (name, pointer) in &spec.details {
-            let header = pointer.strip_prefix("header:");
-            if header.is_some_and(|header| !super::http::RECORDABLE_HEADERS.contains(&header)) {
-                return Err(format!(
-                    "`verify.details.{name}` reads header `{pointer}`: only {} may be recorded",
-                    super::http::RECORDABLE_HEADERS.join(", ")
-                ));
+        check_details("verify.details", &spec.details)?;
+        for (index, reach) in spec.reach.iter().enumerate() {
+            if !matches!(method, Method::Template(_)) {
+                return Err("`verify.reach` needs an HTTP request template".into());
             }
-            if header.is_none() && !pointer.is_empty() && !pointer.starts_with('/') {
-                return Err(format!(
-                    "`verify.details.{name}` = {pointer:?} must be a JSON pointer (`/a/b`) or `header:NAME`"
-                ));
+            if !reach.path.starts_with('/') {
+                return Err(format!("`verify.reach[{index}].path = {:?}` must start with `/`", reach.path));
             }
+            if reach.details.is_empty() {
+                return Err(format!("`verify.reach[{index}]` records no details"));
+            }
+            check_details(&format!("verify.reach[{index}].details"), &reach.details)?;
         }
         Ok(Verifier {
             provider: spec.provider,
@@ -182,8 +187,15 @@ impl Verifier {
             method,
             requires: spec.requires,
             live: Matcher::compile(spec.live, "verify.live")?,
+            also_live: spec
+                .also_live
+                .into_iter()
+                .enumerate()
+                .map(|(index, answer)| Matcher::compile(answer, &format!("verify.also_live[{index}]")))
+                .collect::<Result<_, _>>()?,
             dead: Matcher::compile(spec.dead, "verify.dead")?,
             details: spec.details,
+            reach: spec.reach,
         })
     }
 
@@ -199,23 +211,18 @@ impl Verifier {
         if holds(&self.dead) {
             return Verification { status: Status::Dead, details: BTreeMap::new() };
         }
-        if html && !holds(&self.live) {
+        let live = holds(&self.live) || self.also_live.iter().any(&holds);
+        if html && !live {
             return Verification::unknown(format!(
                 "HTTP {} with an HTML page instead of an API answer (a proxy, WAF or captive portal?)",
                 response.status
             ));
         }
-        if holds(&self.live) {
+        if live {
             let details = self
                 .details
                 .iter()
-                .filter_map(|(name, pointer)| {
-                    let value = match pointer.strip_prefix("header:") {
-                        Some(header) => Value::String(response.headers.get(header)?.clone()),
-                        None => json.as_ref()?.pointer(pointer)?.clone(),
-                    };
-                    Some((name.clone(), value))
-                })
+                .filter_map(|(name, pointer)| Some((name.clone(), detail(response, json.as_ref(), pointer)?)))
                 .collect();
             return Verification { status: Status::Live, details };
         }
@@ -225,6 +232,54 @@ impl Verifier {
             status => format!("unexpected answer (HTTP {status})"),
         })
     }
+}
+
+/// The facts `details` names in a successful answer to a `reach` request.
+pub fn reached_details(response: &Response, details: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
+    if response.status != 200 {
+        return BTreeMap::new();
+    }
+    let json: Option<Value> = serde_json::from_str(&response.body).ok();
+    details
+        .iter()
+        .filter_map(|(name, pointer)| Some((name.clone(), detail(response, json.as_ref(), pointer)?)))
+        .collect()
+}
+
+/// One fact of an answer: a recordable header, a JSON pointer, or a pointer
+/// with a `*` step (the rest of the pointer in every element of that list).
+fn detail(response: &Response, json: Option<&Value>, pointer: &str) -> Option<Value> {
+    if let Some(header) = pointer.strip_prefix("header:") {
+        return Some(Value::String(response.headers.get(header)?.clone()));
+    }
+    pointed(json?, pointer)
+}
+
+fn pointed(json: &Value, pointer: &str) -> Option<Value> {
+    match pointer.split_once("/*") {
+        Some((list, rest)) => {
+            let items = json.pointer(list)?.as_array()?;
+            Some(Value::Array(items.iter().filter_map(|item| pointed(item, rest)).collect()))
+        }
+        None => json.pointer(pointer).cloned(),
+    }
+}
+
+/// Checks that every detail is a JSON pointer or a recordable header.
+fn check_details(field: &str, details: &BTreeMap<String, String>) -> Result<(), String> {
+    for (name, pointer) in details {
+        let header = pointer.strip_prefix("header:");
+        if header.is_some_and(|header| !super::http::RECORDABLE_HEADERS.contains(&header)) {
+            return Err(format!(
+                "`{field}.{name}` reads header `{pointer}`: only {} may be recorded",
+                super::http::RECORDABLE_HEADERS.join(", ")
+            ));
+        }
+        if header.is_none() && !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(format!("`{field}.{name}` = {pointer:?} must be a JSON pointer (`/a/b`) or `header:NAME`"));
+        }
+    }
+    Ok(())
 }
 
 fn request_template(spec: &VerifySpec) -> Result<RequestTemplate, String> {
@@ -290,6 +345,18 @@ details = { team = "/team" }
             retry_after: None,
             headers: Default::default(),
         }
+    }
+
+    #[test]
+    fn reach_requests_are_checked_like_the_main_one() {
+        let with = |reach: &str| verifier(&format!("{SLACK}{reach}"));
+        assert!(with("[[reach]]\npath = \"/users.list\"\ndetails = { users = \"/members/*/name\" }\n").is_ok());
+        let err = with("[[reach]]\npath = \"users.list\"\ndetails = { users = \"/members\" }\n").unwrap_err();
+        assert!(err.contains("verify.reach[0].path") && err.contains("must start with `/`"), "{err}");
+        let err = with("[[reach]]\npath = \"/users.list\"\ndetails = {}\n").unwrap_err();
+        assert!(err.contains("records no details"), "{err}");
+        let err = with("[[reach]]\npath = \"/x\"\ndetails = { cookie = \"header:set-cookie\" }\n").unwrap_err();
+        assert!(err.contains("verify.reach[0].details.cookie") && err.contains("only"), "{err}");
     }
 
     #[test]

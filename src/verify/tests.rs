@@ -206,34 +206,33 @@ fn every_built_in_verifier_reads_its_providers_documented_answers() {
     }
 }
 
-/// The details a live answer records come from the documented answer's fields.
+/// The details a live answer records come from the documented answers'
+/// fields: each detail is in at least one documented live answer (a Google API
+/// key's refusal reason is only in the 403 ones).
 #[test]
 fn live_details_are_found_in_the_documented_answers() {
     let rules = RuleSet::defaults().unwrap();
     let answers = recorded_answers();
     for rule in rules.rules.iter().filter(|rule| asks_a_provider(rule)) {
         let verifier = rule.verify.as_ref().unwrap();
-        let Some(live) = answers_for(&answers, &rules, &rule.id).into_iter().find(|answer| answer.case == "live")
-        else {
-            continue;
-        };
-        let response = super::http::Response {
-            status: live.status,
-            content_type: live.content_type.clone(),
-            body: live.body.clone(),
-            retry_after: None,
-            headers: live.headers.clone(),
-        };
-        let verification = verifier.classify(&response);
-        assert_eq!(verification.status, Status::Live, "{}", rule.id);
-        for name in verifier.detail_names() {
-            let aws = matches!(verifier.method, super::spec::Method::AwsSts);
-            assert!(
-                aws || verification.details.contains_key(name),
-                "{}: detail `{name}` is not in the documented answer ({})",
-                rule.id,
-                live.doc
-            );
+        let live: Vec<_> =
+            answers_for(&answers, &rules, &rule.id).into_iter().filter(|answer| answer.case == "live").collect();
+        let mut recorded = std::collections::BTreeSet::new();
+        for answer in &live {
+            let response = super::http::Response {
+                status: answer.status,
+                content_type: answer.content_type.clone(),
+                body: answer.body.clone(),
+                retry_after: None,
+                headers: answer.headers.clone(),
+            };
+            let verification = verifier.classify(&response);
+            assert_eq!(verification.status, Status::Live, "{}: {}", rule.id, answer.doc);
+            recorded.extend(verification.details.into_keys());
+        }
+        let aws = matches!(verifier.method, super::spec::Method::AwsSts);
+        for name in verifier.detail_names().filter(|_| !live.is_empty() && !aws) {
+            assert!(recorded.contains(name), "{}: detail `{name}` is in no documented live answer", rule.id);
         }
     }
 }
@@ -324,7 +323,14 @@ fn five_thousand_keys_of_100_providers_are_each_checked_once_within_a_minute() {
     let started = Instant::now();
     verify_findings(&mut findings, &rules, &options, &ProgressBar::hidden());
     let elapsed = started.elapsed();
-    assert_eq!(mock.requests(), 4900, "each distinct key exactly once");
+    // Live keys of verifiers with `reach` also get their follow-up GETs.
+    let follow_ups: usize = providers
+        .iter()
+        .map(|(rule, _)| {
+            49 * rules.get(rule).and_then(|rule| rule.verify.as_ref()).map_or(0, |verify| verify.reach.len())
+        })
+        .sum();
+    assert_eq!(mock.requests(), 4900 + follow_ups, "each distinct key exactly once");
     assert!(findings.iter().all(|finding| finding.verification.is_some()));
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
     eprintln!("5,000 findings of 100 providers verified in {elapsed:?}");
@@ -366,4 +372,47 @@ fn every_built_in_verifier_keeps_the_secret_out_of_a_dropped_connection_reason()
         }
     }
     assert!(served.load(Ordering::SeqCst) > 0);
+}
+
+/// A live GitHub token's `reach`: a second GET, with the same headers, records
+/// the organisations it sees; a dead one gets no second request.
+#[test]
+fn a_live_github_token_records_the_organisations_it_reaches_and_a_dead_one_is_asked_once() {
+    let rules = RuleSet::defaults().unwrap();
+    let user = r#"{"login": "octo-example", "type": "User", "total_private_repos": 3, "plan": {"name": "pro"}}"#;
+    let orgs = r#"[{"login": "acme-corp", "id": 1}, {"login": "example-org", "id": 2}]"#;
+    let mock = Mock::start(vec![(200, user.into(), Duration::ZERO), (200, orgs.into(), Duration::ZERO)]);
+    let mut findings = findings_for(&rules, "github-pat", "ghp_s72roVAvJi6SKdxh4bXtvW7fBkaj6j3s5gnA");
+    verify_findings(&mut findings, &rules, &options(&mock, "github", Duration::from_secs(5)), &ProgressBar::hidden());
+    let verification = findings[0].verification.clone().unwrap();
+    assert_eq!(verification.status, Status::Live);
+    assert_eq!(verification.details["login"], "octo-example");
+    assert_eq!(verification.details["orgs"], serde_json::json!(["acme-corp", "example-org"]));
+    assert_eq!(mock.requests(), 2);
+
+    let dead = Mock::start(vec![(401, r#"{"message": "Bad credentials"}"#.into(), Duration::ZERO)]);
+    let mut findings = findings_for(&rules, "github-pat", "ghp_s72roVAvJi6SKdxh4bXtvW7fBkaj6j3s5gnA");
+    verify_findings(&mut findings, &rules, &options(&dead, "github", Duration::from_secs(5)), &ProgressBar::hidden());
+    assert_eq!(findings[0].verification.clone().unwrap().status, Status::Dead);
+    assert_eq!(dead.requests(), 1, "no follow-up for a dead key");
+}
+
+/// `reach` details: a recordable header, and a pointer with a `*` step over a list.
+#[test]
+fn reach_details_read_headers_and_every_element_of_a_list() {
+    let rules = RuleSet::defaults().unwrap();
+    let verifier = rules.get("gitlab-pat").unwrap().verify.as_ref().unwrap();
+    let projects = verifier.reach.iter().find(|reach| reach.path.contains("/projects")).unwrap();
+    let response = super::http::Response {
+        status: 200,
+        content_type: "application/json".into(),
+        body: r#"[{"id": 1, "path_with_namespace": "acme/api"}, {"id": 2, "path_with_namespace": "acme/web"}]"#.into(),
+        retry_after: None,
+        headers: [("x-total".to_string(), "42".to_string())].into(),
+    };
+    let details = super::spec::reached_details(&response, &projects.details);
+    assert_eq!(details["projects"], "42");
+    assert_eq!(details["project_paths"], serde_json::json!(["acme/api", "acme/web"]));
+    let refused = super::http::Response { status: 403, ..response };
+    assert!(super::spec::reached_details(&refused, &projects.details).is_empty());
 }
