@@ -1,6 +1,8 @@
 //! AWS verification: STS `GetCallerIdentity` signed with Signature Version 4.
 //! It needs no permissions, changes nothing, and answers with the account and
-//! ARN of a live key pair.
+//! ARN of a live key pair. For an IAM user's key, IAM
+//! `ListAttachedUserPolicies` then names the user's managed policies, when
+//! the key may list them (read-only).
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -36,6 +38,45 @@ pub fn get_caller_identity(base_url: &str, key_id: &str, secret: &str, amz_date:
         headers: vec![("X-Amz-Date".into(), amz_date.into()), ("Authorization".into(), authorization)],
         body: Some((BODY.into(), CONTENT_TYPE.into())),
     }
+}
+
+/// The default STS endpoint; IAM's is [`IAM_URL`].
+pub const STS_URL: &str = "https://sts.amazonaws.com";
+/// IAM's global endpoint.
+pub const IAM_URL: &str = "https://iam.amazonaws.com";
+
+/// The signed IAM `ListAttachedUserPolicies` request for `user` (read-only).
+pub fn list_attached_user_policies(base_url: &str, key_id: &str, secret: &str, user: &str, amz_date: &str) -> Request {
+    let host = base_url.split("://").nth(1).unwrap_or(base_url).split('/').next().unwrap_or_default();
+    let user: String = percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC).collect();
+    let body = format!("Action=ListAttachedUserPolicies&UserName={user}&Version=2010-05-08");
+    let authorization = sign(&SignInput {
+        method: "POST",
+        host,
+        path: "/",
+        query: "",
+        content_type: CONTENT_TYPE,
+        payload: &body,
+        key_id,
+        secret,
+        amz_date,
+        region: REGION,
+        service: "iam",
+        security_token: None,
+    });
+    Request {
+        method: "POST".into(),
+        url: format!("{}/", base_url.trim_end_matches('/')),
+        headers: vec![("X-Amz-Date".into(), amz_date.into()), ("Authorization".into(), authorization)],
+        body: Some((body, CONTENT_TYPE.into())),
+    }
+}
+
+/// The user name of an IAM user's ARN (`arn:aws:iam::123:user/path/name`);
+/// `None` for roles, assumed roles and the root user.
+pub fn iam_user_name(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    resource.strip_prefix("user/").and_then(|path| path.rsplit('/').next()).filter(|name| !name.is_empty())
 }
 
 /// The current time in SigV4's format.
@@ -117,9 +158,20 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Pulls `<Tag>value</Tag>` out of an STS XML answer.
 pub fn xml_field(body: &str, tag: &str) -> Option<String> {
-    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = body[start..].find(&format!("</{tag}>"))? + start;
-    Some(body[start..end].to_string())
+    xml_fields(body, tag).into_iter().next()
+}
+
+/// Every `<Tag>value</Tag>` of an XML answer, in order.
+pub fn xml_fields(body: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut found = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find(&open).map(|start| start + open.len()) {
+        let Some(end) = rest[start..].find(&close).map(|end| end + start) else { break };
+        found.push(rest[start..end].to_string());
+        rest = &rest[end + close.len()..];
+    }
+    found
 }
 
 #[cfg(test)]
@@ -150,7 +202,18 @@ mod tests {
     }
 
     #[test]
+    fn only_iam_users_have_a_user_name() {
+        assert_eq!(iam_user_name("arn:aws:iam::123456789012:user/ci-deploy"), Some("ci-deploy"));
+        assert_eq!(iam_user_name("arn:aws:iam::123456789012:user/division/team/ci-deploy"), Some("ci-deploy"));
+        assert_eq!(iam_user_name("arn:aws:sts::123456789012:assumed-role/Admin/session"), None);
+        assert_eq!(iam_user_name("arn:aws:iam::123456789012:root"), None);
+    }
+
+    #[test]
     fn xml_fields_are_extracted() {
+        let policies = "<AttachedPolicies><member><PolicyName>ReadOnlyAccess</PolicyName></member>\
+                        <member><PolicyName>AmazonS3FullAccess</PolicyName></member></AttachedPolicies>";
+        assert_eq!(xml_fields(policies, "PolicyName"), ["ReadOnlyAccess", "AmazonS3FullAccess"]);
         let body = "<GetCallerIdentityResult><Arn>arn:aws:iam::123:user/x</Arn><Account>123</Account></GetCallerIdentityResult>";
         assert_eq!(xml_field(body, "Account").as_deref(), Some("123"));
         assert_eq!(xml_field(body, "Missing"), None);

@@ -259,6 +259,9 @@ fn ask(
         last = classify(verifier, &response);
         if last.status == Status::Live {
             record_reach(verifier, base_url, key, client, options, deadline, &mut last);
+            if matches!(verifier.method, Method::AwsSts) {
+                record_aws_policies(verifier, base_url, key, client, options, deadline, &mut last);
+            }
         }
         if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
             return last;
@@ -300,6 +303,32 @@ fn record_reach(
             verification.details.extend(reached_details(&response, &reach.details));
         }
     }
+}
+
+/// For a live IAM user's key: the managed policies attached to the user, when
+/// the key may list them (IAM's endpoint, or the same override as STS's).
+fn record_aws_policies(
+    verifier: &Verifier,
+    base_url: &str,
+    key: &JobKey,
+    client: &Client,
+    options: &VerifyOptions,
+    deadline: Instant,
+    verification: &mut Verification,
+) {
+    let arn = verification.details.get("arn").and_then(|arn| arn.as_str()).map(str::to_string);
+    let Some(user) = arn.as_deref().and_then(aws::iam_user_name) else { return };
+    let Some(key_id) = verifier.requires.first().and_then(|rule| key.companions.get(rule)) else { return };
+    let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else { return };
+    let iam = if base_url.trim_end_matches('/') == aws::STS_URL { aws::IAM_URL } else { base_url };
+    let request = aws::list_attached_user_policies(iam, key_id, &key.secret, user, &aws::amz_date_now());
+    let Ok(response) = client.send(&request, options.request_timeout.min(left)) else { return };
+    let (name, value) = match response.status {
+        200 => ("policies", serde_json::json!(aws::xml_fields(&response.body, "PolicyName"))),
+        403 => ("policies", serde_json::json!("not allowed to list (iam:ListAttachedUserPolicies)")),
+        _ => return,
+    };
+    verification.details.insert(name.into(), value);
 }
 
 fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Request, String> {

@@ -159,7 +159,7 @@ impl Verifier {
             });
         }
         let base_url = match (&method, spec.base_url) {
-            (Method::AwsSts, url) => url.unwrap_or_else(|| "https://sts.amazonaws.com".into()),
+            (Method::AwsSts, url) => url.unwrap_or_else(|| super::aws::STS_URL.into()),
             (_, Some(url)) => url,
             (_, None) => return Err("`verify.base_url` is required".into()),
         };

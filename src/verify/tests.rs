@@ -416,3 +416,46 @@ fn reach_details_read_headers_and_every_element_of_a_list() {
     let refused = super::http::Response { status: 403, ..response };
     assert!(super::spec::reached_details(&refused, &projects.details).is_empty());
 }
+
+/// A live IAM user's key pair: the managed policies attached to the user are
+/// listed with IAM's ListAttachedUserPolicies (signed like STS); a role's
+/// temporary identity has no user to ask about.
+#[test]
+fn a_live_aws_user_key_records_its_attached_policies() {
+    let rules = RuleSet::defaults().unwrap();
+    let identity = |arn: &str| {
+        format!(
+            "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDAEXAMPLE</UserId>\
+             <Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+        )
+    };
+    let policies = "<ListAttachedUserPoliciesResponse><ListAttachedUserPoliciesResult><AttachedPolicies>\
+                    <member><PolicyName>ReadOnlyAccess</PolicyName><PolicyArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PolicyArn></member>\
+                    <member><PolicyName>AmazonS3FullAccess</PolicyName><PolicyArn>arn:aws:iam::aws:policy/AmazonS3FullAccess</PolicyArn></member>\
+                    </AttachedPolicies><IsTruncated>false</IsTruncated></ListAttachedUserPoliciesResult></ListAttachedUserPoliciesResponse>";
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzQ3kLm9pXa";
+    let mock = Mock::serving(
+        vec![
+            (200, identity("arn:aws:iam::123456789012:user/ci-deploy"), Duration::ZERO),
+            (200, policies.into(), Duration::ZERO),
+        ],
+        "text/xml",
+    );
+    let mut findings = findings_for(&rules, "aws-secret-access-key", secret);
+    verify_findings(&mut findings, &rules, &options(&mock, "aws", Duration::from_secs(5)), &ProgressBar::hidden());
+    let verification = findings[0].verification.clone().unwrap();
+    assert_eq!(verification.status, Status::Live, "{verification:?}");
+    assert_eq!(verification.details["policies"], serde_json::json!(["ReadOnlyAccess", "AmazonS3FullAccess"]));
+    assert_eq!(mock.requests(), 2);
+
+    let role = Mock::serving(
+        vec![(200, identity("arn:aws:sts::123456789012:assumed-role/Admin/session"), Duration::ZERO)],
+        "text/xml",
+    );
+    let mut findings = findings_for(&rules, "aws-secret-access-key", secret);
+    verify_findings(&mut findings, &rules, &options(&role, "aws", Duration::from_secs(5)), &ProgressBar::hidden());
+    let verification = findings[0].verification.clone().unwrap();
+    assert_eq!(verification.status, Status::Live);
+    assert!(!verification.details.contains_key("policies"));
+    assert_eq!(role.requests(), 1, "a role has no attached user policies to list");
+}
