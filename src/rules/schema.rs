@@ -178,6 +178,11 @@ pub struct VerifySpec {
     /// The provider's HTTPS base URL (only the user running keyhound may override it).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Other regions' base URLs, asked in turn while each region calls the
+    /// key invalid (a key works in its own region only): dead only when every
+    /// region says so.
+    #[serde(default)]
+    pub region_urls: Vec<String>,
     /// HTTP method (default GET).
     #[serde(default)]
     pub method: Option<String>,

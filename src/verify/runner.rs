@@ -164,8 +164,8 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
                 scope.spawn(move || loop {
                     let Some((key, rule)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else { break };
                     let verifier = rule.verify.as_ref().expect("jobs have verifiers");
-                    let base_url = base_url_override.as_deref().unwrap_or(&verifier.base_url);
-                    let outcome = masked(&key, ask(verifier, base_url, &key, client, options, deadline));
+                    let urls = base_urls(verifier, base_url_override.as_deref());
+                    let outcome = masked(&key, ask_in_regions(verifier, &urls, &key, client, options, deadline));
                     results.lock().unwrap_or_else(|p| p.into_inner()).insert(key, outcome);
                     progress.inc(1);
                 });
@@ -198,9 +198,9 @@ pub fn verify_secret(
     }
     let key =
         JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone(), target: None };
-    let base_url = options.endpoints.get(&verifier.provider).map_or(verifier.base_url.as_str(), String::as_str);
+    let urls = base_urls(verifier, options.endpoints.get(&verifier.provider).map(String::as_str));
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
-    masked(&key, ask(verifier, base_url, &key, client, options, deadline))
+    masked(&key, ask_in_regions(verifier, &urls, &key, client, options, deadline))
 }
 
 /// The nearest secret of each required rule in the same file as `findings[index]`.
@@ -226,6 +226,37 @@ fn masked(key: &JobKey, mut verification: Verification) -> Verification {
     Masker::redacting(std::iter::once(key.secret.as_str()).chain(key.companions.values().map(String::as_str)))
         .mask_verification(&mut verification);
     verification
+}
+
+/// Where to ask: the user's override alone, or the provider's base URL and
+/// its other regions.
+fn base_urls<'a>(verifier: &'a Verifier, override_url: Option<&'a str>) -> Vec<&'a str> {
+    match override_url {
+        Some(url) => vec![url],
+        None => {
+            std::iter::once(verifier.base_url.as_str()).chain(verifier.region_urls.iter().map(String::as_str)).collect()
+        }
+    }
+}
+
+/// Asks each region in turn while the answer is dead: a key is dead only
+/// when every region calls it invalid; live or unknown anywhere is the answer.
+fn ask_in_regions(
+    verifier: &Verifier,
+    urls: &[&str],
+    key: &JobKey,
+    client: &Client,
+    options: &VerifyOptions,
+    deadline: Instant,
+) -> Verification {
+    let mut last = Verification::unknown("no endpoint to ask");
+    for url in urls {
+        last = ask(verifier, url, key, client, options, deadline);
+        if last.status != Status::Dead {
+            break;
+        }
+    }
+    last
 }
 
 /// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
@@ -405,5 +436,57 @@ mod tests {
                 || request.body.as_ref().is_some_and(|(body, _)| body.contains("SECRET"));
             assert!(carries_secret, "{}: the request does not carry the secret", rule.id);
         }
+    }
+
+    /// A local server answering every request with `status` and `body`; returns its URL and a request counter.
+    fn answering(status: u16, body: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = count.clone();
+        thread::spawn(move || {
+            for request in server.incoming_requests() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let header = tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap();
+                let _ = request
+                    .respond(tiny_http::Response::from_string(body).with_status_code(status).with_header(header));
+            }
+        });
+        (url, count)
+    }
+
+    /// Keys live in one region: a refusal in one region sends the question
+    /// to the next; dead only when every region refuses, and an answer that is
+    /// not a refusal (live, or unknown) ends the search.
+    #[test]
+    fn each_region_is_asked_while_the_key_is_refused() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let rules = RuleSet::defaults().unwrap();
+        let verifier = rules.get("iterable-api-key").unwrap().verify.as_deref().unwrap();
+        let key = JobKey {
+            rule: "iterable-api-key".into(),
+            secret: "a".repeat(32),
+            companions: BTreeMap::new(),
+            target: None,
+        };
+        let options = VerifyOptions::default();
+        let client = Client::new(Duration::from_secs(5));
+        let ask = |urls: &[&str]| {
+            ask_in_regions(verifier, urls, &key, &client, &options, Instant::now() + Duration::from_secs(20)).status
+        };
+        let (refusing, refused) = answering(401, r#"{"msg": "Invalid API key", "code": "BadApiKey"}"#);
+        let (accepting, accepted) = answering(200, r#"{"lists": []}"#);
+        let (failing, failed) = answering(400, r#"{"msg": "bad request"}"#);
+        assert_eq!(ask(&[&refusing, &accepting]), Status::Live, "the EU key, found live in the second region");
+        assert_eq!((refused.load(SeqCst), accepted.load(SeqCst)), (1, 1));
+        assert_eq!(ask(&[&refusing, &refusing]), Status::Dead, "refused everywhere");
+        assert!(matches!(ask(&[&failing, &accepting]), Status::Unknown(_)));
+        assert_eq!((failed.load(SeqCst), accepted.load(SeqCst)), (1, 1), "no region asked after an unknown answer");
+        assert_eq!(base_urls(verifier, None), ["https://api.iterable.com", "https://api.eu.iterable.com"]);
+        assert_eq!(
+            base_urls(verifier, Some("http://127.0.0.1:1")),
+            ["http://127.0.0.1:1"],
+            "an override replaces them all"
+        );
     }
 }

@@ -47,6 +47,8 @@ pub struct Verifier {
     pub provider: String,
     /// The provider's default base URL.
     pub base_url: String,
+    /// Other regions' base URLs, asked while the answer is dead.
+    pub region_urls: Vec<String>,
     /// How to ask.
     pub method: Method,
     /// Rules whose same-file secret the request needs.
@@ -149,6 +151,7 @@ impl Verifier {
             return Ok(Verifier {
                 provider: spec.provider,
                 base_url: String::new(),
+                region_urls: Vec::new(),
                 method,
                 requires: Vec::new(),
                 live: Matcher::default(),
@@ -163,10 +166,12 @@ impl Verifier {
             (_, Some(url)) => url,
             (_, None) => return Err("`verify.base_url` is required".into()),
         };
-        if !base_url.starts_with("https://") {
-            return Err(format!(
-                "`verify.base_url = {base_url:?}` must be https:// (secrets never travel in clear text)"
-            ));
+        for url in std::iter::once(&base_url).chain(&spec.region_urls) {
+            if !url.starts_with("https://") {
+                return Err(format!(
+                    "`verify.base_url`/`region_urls` {url:?} must be https:// (secrets never travel in clear text)"
+                ));
+            }
         }
         check_details("verify.details", &spec.details)?;
         for (index, reach) in spec.reach.iter().enumerate() {
@@ -184,6 +189,7 @@ impl Verifier {
         Ok(Verifier {
             provider: spec.provider,
             base_url: base_url.trim_end_matches('/').to_string(),
+            region_urls: spec.region_urls.iter().map(|url| url.trim_end_matches('/').to_string()).collect(),
             method,
             requires: spec.requires,
             live: Matcher::compile(spec.live, "verify.live")?,
