@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod database;
+pub mod gcp;
 pub mod http;
 pub mod jwt;
 pub mod private_key;

@@ -15,7 +15,7 @@ use crate::rules::{Rule, RuleSet, RuleSource};
 use super::http::{Client, Request, Response};
 use super::spec::{reached_details, Method, Verifier};
 use super::template::{render, Values};
-use super::{aws, database, Status, Verification};
+use super::{aws, database, gcp, Status, Verification};
 
 /// How to verify.
 #[derive(Debug, Clone)]
@@ -59,6 +59,8 @@ struct JobKey {
     companions: BTreeMap<String, String>,
     /// The database host and login, for [`Method::Database`].
     target: Option<database::Target>,
+    /// The key file, for [`Method::GcpServiceAccount`].
+    service_account: Option<gcp::ServiceAccount>,
 }
 
 /// What an offline verifier (JWT, private key) says of `secret`, found in the
@@ -126,6 +128,23 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
             }
             _ => None,
         };
+        let service_account = match (&verifier.method, path) {
+            (Method::GcpServiceAccount, Some(path)) => {
+                match gcp::ServiceAccount::from_file(path, findings[index].secret.expose()) {
+                    Ok(account) => Some(account),
+                    Err(reason) => {
+                        findings[index].verification = Some(Verification::unknown(reason));
+                        continue;
+                    }
+                }
+            }
+            (Method::GcpServiceAccount, None) => {
+                findings[index].verification =
+                    Some(Verification::unknown("the key file is not on disk (found in git history or an archive)"));
+                continue;
+            }
+            _ => None,
+        };
         match companions(findings, index, &verifier.requires) {
             Ok(companions) => {
                 let key = JobKey {
@@ -133,6 +152,7 @@ pub fn verify_findings(findings: &mut [Finding], rules: &RuleSet, options: &Veri
                     secret: findings[index].secret.expose().to_string(),
                     companions,
                     target,
+                    service_account,
                 };
                 jobs.entry(key).or_default().push(index);
             }
@@ -196,8 +216,13 @@ pub fn verify_secret(
     if !options.allow_custom && !matches!(rule.source, RuleSource::Embedded(_)) {
         return Verification::unknown("rule from a config file: its verification runs only with --allow-custom-verify");
     }
-    let key =
-        JobKey { rule: rule.id.clone(), secret: secret.to_string(), companions: companions.clone(), target: None };
+    let key = JobKey {
+        rule: rule.id.clone(),
+        secret: secret.to_string(),
+        companions: companions.clone(),
+        target: None,
+        service_account: None,
+    };
     let urls = base_urls(verifier, options.endpoints.get(&verifier.provider).map(String::as_str));
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
     masked(&key, ask_in_regions(verifier, &urls, &key, client, options, deadline))
@@ -293,6 +318,11 @@ fn ask(
             if matches!(verifier.method, Method::AwsSts) {
                 record_aws_policies(verifier, base_url, key, client, options, deadline, &mut last);
             }
+            if let Some(account) = &key.service_account {
+                // Who the key acts as (the access token Google sent is not kept).
+                last.details.insert("client_email".into(), account.client_email.clone().into());
+                last.details.insert("project".into(), account.project_id.clone().into());
+            }
         }
         if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
             return last;
@@ -387,6 +417,10 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
         Method::JwtOffline | Method::PrivateKeyOffline | Method::Database => {
             Err("checked without an HTTP request".into())
         }
+        Method::GcpServiceAccount => match &key.service_account {
+            Some(account) => gcp::token_request(base_url, account, gcp::now()),
+            None => Err("no service-account key file to sign with".into()),
+        },
         Method::AwsSts => {
             let key_id = verifier
                 .requires
@@ -422,10 +456,19 @@ mod tests {
         let rules = RuleSet::defaults().unwrap();
         for rule in rules.rules.iter().filter(|rule| rule.verify.as_deref().is_some_and(Verifier::sends_requests)) {
             let verifier = rule.verify.as_ref().unwrap();
+            if matches!(verifier.method, Method::GcpServiceAccount) {
+                continue; // signs with the key file it reads: verify::tests serve it one
+            }
             let companions = verifier.requires.iter().map(|rule| (rule.clone(), "COMPANION".to_string())).collect();
             // A webhook's secret is its URL; the request takes its path.
             let secret = if verifier.path_from_secret() { "https://hooks.example/SECRET" } else { "SECRET" };
-            let key = JobKey { rule: rule.id.clone(), secret: secret.into(), companions, target: None };
+            let key = JobKey {
+                rule: rule.id.clone(),
+                secret: secret.into(),
+                companions,
+                target: None,
+                service_account: None,
+            };
             let request =
                 build_request(verifier, &verifier.base_url, &key).unwrap_or_else(|err| panic!("{}: {err}", rule.id));
             assert!(request.url.starts_with("https://"), "{}: {}", rule.id, request.url);
@@ -468,6 +511,7 @@ mod tests {
             secret: "a".repeat(32),
             companions: BTreeMap::new(),
             target: None,
+            service_account: None,
         };
         let options = VerifyOptions::default();
         let client = Client::new(Duration::from_secs(5));

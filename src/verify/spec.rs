@@ -23,6 +23,8 @@ pub enum Method {
     PrivateKeyOffline,
     /// A login to the database host the finding names ([`super::database`]), only with `--verify-network-hosts`.
     Database,
+    /// A JWT signed with a service-account key file's key, offered to Google's token endpoint ([`super::gcp`]).
+    GcpServiceAccount,
 }
 
 /// An HTTP request template.
@@ -114,7 +116,7 @@ impl Verifier {
     /// Whether verifying sends an HTTP request to the provider (offline checks
     /// and database logins do not).
     pub fn sends_requests(&self) -> bool {
-        matches!(self.method, Method::Template(_) | Method::AwsSts)
+        matches!(self.method, Method::Template(_) | Method::AwsSts | Method::GcpServiceAccount)
     }
 
     /// Whether the request's path is taken from the secret, a URL (`{{secret.path}}`: webhooks).
@@ -136,12 +138,13 @@ impl Verifier {
         }
         let method = match spec.builtin.as_deref() {
             Some("aws-sts") => Method::AwsSts,
+            Some("gcp-service-account") => Method::GcpServiceAccount,
             Some("jwt") => Method::JwtOffline,
             Some("private-key") => Method::PrivateKeyOffline,
             Some("database") => Method::Database,
             Some(other) => {
                 return Err(format!(
-                    "unknown `verify.builtin = \"{other}\"` (supported: aws-sts, jwt, private-key, database)"
+                    "unknown `verify.builtin = \"{other}\"` (supported: aws-sts, gcp-service-account, jwt, private-key, database)"
                 ))
             }
             None => Method::Template(request_template(&spec)?),
@@ -163,6 +166,7 @@ impl Verifier {
         }
         let base_url = match (&method, spec.base_url) {
             (Method::AwsSts, url) => url.unwrap_or_else(|| super::aws::STS_URL.into()),
+            (Method::GcpServiceAccount, url) => url.unwrap_or_else(|| super::gcp::TOKEN_URL.into()),
             (_, Some(url)) => url,
             (_, None) => return Err("`verify.base_url` is required".into()),
         };

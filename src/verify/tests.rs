@@ -76,10 +76,47 @@ fn finding(rule: &str, secret: &str, path: &str) -> Finding {
     Finding::sample(rule, secret, Origin::File(path.into()), 1)
 }
 
-/// The findings one verifiable rule needs: its own, plus companions.
+/// An RSA key in PKCS#8 PEM, made once per test run with openssl (which
+/// scripts/test installs): service-account key files need a real key to sign with.
+fn test_rsa_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let output = std::process::Command::new("openssl")
+            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+            .output()
+            .expect("openssl makes the test's RSA key (scripts/test installs it)");
+        assert!(output.status.success(), "openssl genpkey failed");
+        String::from_utf8(output.stdout).unwrap()
+    })
+}
+
+/// A service-account key file for key `private_key_id`, in a directory kept for the test run.
+fn service_account_key_file(private_key_id: &str) -> String {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let name: String = private_key_id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
+    let path = dir.path().join(format!("sa-{name}.json"));
+    let file = serde_json::json!({
+        "type": "service_account",
+        "project_id": "acme-prod-311206",
+        "private_key_id": private_key_id,
+        "private_key": test_rsa_key(),
+        "client_email": "deployer@acme-prod-311206.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    });
+    std::fs::write(&path, file.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The findings one verifiable rule needs: its own (in a key file, for
+/// verifiers that read one), plus companions.
 fn findings_for(rules: &RuleSet, rule: &str, secret: &str) -> Vec<Finding> {
     let verifier = rules.get(rule).unwrap().verify.as_ref().unwrap();
-    let mut findings = vec![finding(rule, secret, "config.env")];
+    let path = match verifier.method {
+        super::spec::Method::GcpServiceAccount => service_account_key_file(secret),
+        _ => "config.env".to_string(),
+    };
+    let mut findings = vec![finding(rule, secret, &path)];
     for (index, companion) in verifier.requires.iter().enumerate() {
         let value =
             if companion.contains("aws") { "AKIAQYLPMN5HHHFPZAM2".to_string() } else { format!("COMPANION{index}") };
@@ -141,6 +178,7 @@ fn answers_for<'a>(answers: &'a [Recorded], rules: &RuleSet, rule: &str) -> Vec<
     let path = match &verifier.method {
         super::spec::Method::Template(template) => Some(template.path.as_str()),
         super::spec::Method::AwsSts
+        | super::spec::Method::GcpServiceAccount
         | super::spec::Method::JwtOffline
         | super::spec::Method::PrivateKeyOffline
         | super::spec::Method::Database => None,
@@ -458,4 +496,44 @@ fn a_live_aws_user_key_records_its_attached_policies() {
     assert_eq!(verification.status, Status::Live);
     assert!(!verification.details.contains_key("policies"));
     assert_eq!(role.requests(), 1, "a role has no attached user policies to list");
+}
+
+/// The token request of a service-account key: a JWT naming the key (kid), the
+/// account (iss) and Google's token endpoint (aud), valid five minutes, whose
+/// RS256 signature checks with the key's public half; sent to the verifier's
+/// base URL, never to the key file's own token_uri.
+#[test]
+fn a_service_account_key_signs_a_short_lived_jwt_for_google_only() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let key_id = "86794d2dc59d964b4981549837f65361f32f0c16";
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(service_account_key_file(key_id)).unwrap()).unwrap();
+    file["token_uri"] = "https://attacker.example/token".into();
+    let account = super::gcp::ServiceAccount::from_json(&file.to_string(), key_id).unwrap();
+    let request = super::gcp::token_request("https://oauth2.googleapis.com", &account, 1_700_000_000).unwrap();
+    assert_eq!(request.url, "https://oauth2.googleapis.com/token");
+    let body = request.body.unwrap().0;
+    let assertion = body.split("assertion=").nth(1).unwrap();
+    let parts: Vec<&str> = assertion.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("RS256"), Some(key_id)));
+    assert_eq!(claims["iss"], "deployer@acme-prod-311206.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], "https://oauth2.googleapis.com/token");
+    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 300);
+    // The public half, from openssl, checks the signature.
+    let mut openssl = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut openssl.stdin.take().unwrap(), test_rsa_key().as_bytes()).unwrap();
+    let spki = openssl.wait_with_output().unwrap().stdout;
+    // SubjectPublicKeyInfo: the RSAPublicKey is the BIT STRING at its end (after 24 bytes for 2048 bits).
+    let public = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &spki[24..]);
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).expect("the signature checks");
 }
