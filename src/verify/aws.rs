@@ -17,39 +17,12 @@ const SERVICE: &str = "sts";
 
 /// The signed STS request for a key pair, at `amz_date` (`YYYYMMDDTHHMMSSZ`).
 pub fn get_caller_identity(base_url: &str, key_id: &str, secret: &str, amz_date: &str) -> Request {
-    let host = base_url.split("://").nth(1).unwrap_or(base_url).split('/').next().unwrap_or_default();
-    let authorization = sign(&SignInput {
-        method: "POST",
-        host,
-        path: "/",
-        query: "",
-        content_type: CONTENT_TYPE,
-        payload: BODY,
-        key_id,
-        secret,
-        amz_date,
-        region: REGION,
-        service: SERVICE,
-        security_token: None,
-    });
-    Request {
-        method: "POST".into(),
-        url: format!("{}/", base_url.trim_end_matches('/')),
-        headers: vec![("X-Amz-Date".into(), amz_date.into()), ("Authorization".into(), authorization)],
-        body: Some((BODY.into(), CONTENT_TYPE.into())),
-    }
+    signed_query(base_url, SERVICE, BODY.to_string(), key_id, secret, amz_date)
 }
 
-/// The default STS endpoint; IAM's is [`IAM_URL`].
-pub const STS_URL: &str = "https://sts.amazonaws.com";
-/// IAM's global endpoint.
-pub const IAM_URL: &str = "https://iam.amazonaws.com";
-
-/// The signed IAM `ListAttachedUserPolicies` request for `user` (read-only).
-pub fn list_attached_user_policies(base_url: &str, key_id: &str, secret: &str, user: &str, amz_date: &str) -> Request {
+/// A POST of an AWS query API `body` to `base_url`, signed with SigV4 for `service`.
+fn signed_query(base_url: &str, service: &str, body: String, key_id: &str, secret: &str, amz_date: &str) -> Request {
     let host = base_url.split("://").nth(1).unwrap_or(base_url).split('/').next().unwrap_or_default();
-    let user: String = percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC).collect();
-    let body = format!("Action=ListAttachedUserPolicies&UserName={user}&Version=2010-05-08");
     let authorization = sign(&SignInput {
         method: "POST",
         host,
@@ -61,7 +34,7 @@ pub fn list_attached_user_policies(base_url: &str, key_id: &str, secret: &str, u
         secret,
         amz_date,
         region: REGION,
-        service: "iam",
+        service,
         security_token: None,
     });
     Request {
@@ -70,6 +43,18 @@ pub fn list_attached_user_policies(base_url: &str, key_id: &str, secret: &str, u
         headers: vec![("X-Amz-Date".into(), amz_date.into()), ("Authorization".into(), authorization)],
         body: Some((body, CONTENT_TYPE.into())),
     }
+}
+
+/// The default STS endpoint; IAM's is [`IAM_URL`].
+pub const STS_URL: &str = "https://sts.amazonaws.com";
+/// IAM's global endpoint.
+pub const IAM_URL: &str = "https://iam.amazonaws.com";
+
+/// The signed IAM `ListAttachedUserPolicies` request for `user` (read-only).
+pub fn list_attached_user_policies(base_url: &str, key_id: &str, secret: &str, user: &str, amz_date: &str) -> Request {
+    let user: String = percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC).collect();
+    let body = format!("Action=ListAttachedUserPolicies&UserName={user}&Version=2010-05-08");
+    signed_query(base_url, "iam", body, key_id, secret, amz_date)
 }
 
 /// The user name of an IAM user's ARN (`arn:aws:iam::123:user/path/name`);

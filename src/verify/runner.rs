@@ -276,7 +276,7 @@ fn ask_in_regions(
 ) -> Verification {
     let mut last = Verification::unknown("no endpoint to ask");
     for url in urls {
-        last = ask(verifier, url, key, client, options, deadline);
+        last = Asking { verifier, base_url: url, key, client, options, deadline }.ask();
         if last.status != Status::Dead {
             break;
         }
@@ -284,112 +284,113 @@ fn ask_in_regions(
     last
 }
 
-/// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
-fn ask(
-    verifier: &Verifier,
-    base_url: &str,
-    key: &JobKey,
-    client: &Client,
-    options: &VerifyOptions,
+/// One key's questions to one endpoint of its provider, within a deadline.
+struct Asking<'a> {
+    verifier: &'a Verifier,
+    base_url: &'a str,
+    key: &'a JobKey,
+    client: &'a Client,
+    options: &'a VerifyOptions,
     deadline: Instant,
-) -> Verification {
-    if let Method::Database = verifier.method {
-        return match &key.target {
-            Some(target) => database::check(target, options.request_timeout.min(DATABASE_LOGIN_TIMEOUT)),
-            None => Verification::unknown("no database host to log in to"),
-        };
+}
+
+impl Asking<'_> {
+    /// Time left for one more request, if any.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+            .map(|left| self.options.request_timeout.min(left))
     }
-    let request = match build_request(verifier, base_url, key) {
-        Ok(request) => request,
-        Err(reason) => return Verification::unknown(reason),
-    };
-    let mut last = Verification::unknown("time budget for verification (--verify-timeout) used up");
-    for attempt in 0..options.attempts.max(1) {
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else {
-            return last;
-        };
-        let response = match client.send(&request, options.request_timeout.min(left)) {
-            Ok(response) => response,
+
+    /// Asks once, and again (with backoff) while the provider answers 429/5xx and time allows.
+    fn ask(&self) -> Verification {
+        let Asking { verifier, base_url, key, client, options, deadline } = *self;
+        if let Method::Database = verifier.method {
+            return match &key.target {
+                Some(target) => database::check(target, options.request_timeout.min(DATABASE_LOGIN_TIMEOUT)),
+                None => Verification::unknown("no database host to log in to"),
+            };
+        }
+        let request = match build_request(verifier, base_url, key) {
+            Ok(request) => request,
             Err(reason) => return Verification::unknown(reason),
         };
-        last = classify(verifier, &response);
-        if last.status == Status::Live {
-            record_reach(verifier, base_url, key, client, options, deadline, &mut last);
-            if matches!(verifier.method, Method::AwsSts) {
-                record_aws_policies(verifier, base_url, key, client, options, deadline, &mut last);
+        let mut last = Verification::unknown("time budget for verification (--verify-timeout) used up");
+        for attempt in 0..options.attempts.max(1) {
+            let Some(left) = self.time_left() else { return last };
+            let response = match client.send(&request, left) {
+                Ok(response) => response,
+                Err(reason) => return Verification::unknown(reason),
+            };
+            last = classify(verifier, &response);
+            if last.status == Status::Live {
+                self.record_what_it_reaches(&mut last);
             }
-            if let Some(account) = &key.service_account {
-                // Who the key acts as (the access token Google sent is not kept).
-                last.details.insert("client_email".into(), account.client_email.clone().into());
-                last.details.insert("project".into(), account.project_id.clone().into());
+            if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
+                return last;
+            }
+            let backoff = response.retry_after.unwrap_or(Duration::from_millis(500 * 2u64.pow(attempt)));
+            if backoff > Duration::from_secs(30) || Instant::now() + backoff >= deadline {
+                return last;
+            }
+            if attempt + 1 < options.attempts {
+                thread::sleep(backoff);
             }
         }
-        if !response.is_retryable() || !matches!(last.status, Status::Unknown(_)) {
-            return last;
+        last
+    }
+
+    /// A live key's reach: the verifier's `reach` GETs, an AWS user's
+    /// policies, a service account's identity.
+    fn record_what_it_reaches(&self, verification: &mut Verification) {
+        self.record_reach(verification);
+        if matches!(self.verifier.method, Method::AwsSts) {
+            self.record_aws_policies(verification);
         }
-        let backoff = response.retry_after.unwrap_or(Duration::from_millis(500 * 2u64.pow(attempt)));
-        if backoff > Duration::from_secs(30) || Instant::now() + backoff >= deadline {
-            return last;
-        }
-        if attempt + 1 < options.attempts {
-            thread::sleep(backoff);
+        if let Some(account) = &self.key.service_account {
+            // Who the key acts as (the access token Google sent is not kept).
+            verification.details.insert("client_email".into(), account.client_email.clone().into());
+            verification.details.insert("project".into(), account.project_id.clone().into());
         }
     }
-    last
-}
 
-/// For a live key, the verifier's `reach` GETs (same headers): what else the
-/// key can read. An answer other than 200, or none in time, records nothing.
-fn record_reach(
-    verifier: &Verifier,
-    base_url: &str,
-    key: &JobKey,
-    client: &Client,
-    options: &VerifyOptions,
-    deadline: Instant,
-    verification: &mut Verification,
-) {
-    for reach in &verifier.reach {
-        let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else {
+    /// The verifier's `reach` GETs (same headers): what else the key can
+    /// read. An answer other than 200, or none in time, records nothing.
+    fn record_reach(&self, verification: &mut Verification) {
+        let values = Values { secret: &self.key.secret, companions: &self.key.companions };
+        for reach in &self.verifier.reach {
+            let Some(left) = self.time_left() else { return };
+            let Ok(mut request) = build_request(self.verifier, self.base_url, self.key) else { return };
+            let Ok(path) = render(&reach.path, values) else { continue };
+            request.method = "GET".into();
+            request.body = None;
+            request.url = format!("{}{path}", self.base_url.trim_end_matches('/'));
+            if let Ok(response) = self.client.send(&request, left) {
+                verification.details.extend(reached_details(&response, &reach.details));
+            }
+        }
+    }
+
+    /// For an IAM user's key: the managed policies attached to the user, when
+    /// the key may list them (IAM's endpoint, or the same override as STS's).
+    fn record_aws_policies(&self, verification: &mut Verification) {
+        let arn = verification.details.get("arn").and_then(|arn| arn.as_str()).map(str::to_string);
+        let Some(user) = arn.as_deref().and_then(aws::iam_user_name) else { return };
+        let Some(key_id) = self.verifier.requires.first().and_then(|rule| self.key.companions.get(rule)) else {
             return;
         };
-        let Ok(mut request) = build_request(verifier, base_url, key) else { return };
-        let Ok(path) = render(&reach.path, Values { secret: &key.secret, companions: &key.companions }) else {
-            continue;
+        let Some(left) = self.time_left() else { return };
+        let iam = if self.base_url.trim_end_matches('/') == aws::STS_URL { aws::IAM_URL } else { self.base_url };
+        let request = aws::list_attached_user_policies(iam, key_id, &self.key.secret, user, &aws::amz_date_now());
+        let Ok(response) = self.client.send(&request, left) else { return };
+        let policies = match response.status {
+            200 => serde_json::json!(aws::xml_fields(&response.body, "PolicyName")),
+            403 => serde_json::json!("not allowed to list (iam:ListAttachedUserPolicies)"),
+            _ => return,
         };
-        request.method = "GET".into();
-        request.body = None;
-        request.url = format!("{}{path}", base_url.trim_end_matches('/'));
-        if let Ok(response) = client.send(&request, options.request_timeout.min(left)) {
-            verification.details.extend(reached_details(&response, &reach.details));
-        }
+        verification.details.insert("policies".into(), policies);
     }
-}
-
-/// For a live IAM user's key: the managed policies attached to the user, when
-/// the key may list them (IAM's endpoint, or the same override as STS's).
-fn record_aws_policies(
-    verifier: &Verifier,
-    base_url: &str,
-    key: &JobKey,
-    client: &Client,
-    options: &VerifyOptions,
-    deadline: Instant,
-    verification: &mut Verification,
-) {
-    let arn = verification.details.get("arn").and_then(|arn| arn.as_str()).map(str::to_string);
-    let Some(user) = arn.as_deref().and_then(aws::iam_user_name) else { return };
-    let Some(key_id) = verifier.requires.first().and_then(|rule| key.companions.get(rule)) else { return };
-    let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|left| !left.is_zero()) else { return };
-    let iam = if base_url.trim_end_matches('/') == aws::STS_URL { aws::IAM_URL } else { base_url };
-    let request = aws::list_attached_user_policies(iam, key_id, &key.secret, user, &aws::amz_date_now());
-    let Ok(response) = client.send(&request, options.request_timeout.min(left)) else { return };
-    let (name, value) = match response.status {
-        200 => ("policies", serde_json::json!(aws::xml_fields(&response.body, "PolicyName"))),
-        403 => ("policies", serde_json::json!("not allowed to list (iam:ListAttachedUserPolicies)")),
-        _ => return,
-    };
-    verification.details.insert(name.into(), value);
 }
 
 fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Request, String> {
