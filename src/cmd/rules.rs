@@ -112,7 +112,7 @@ impl<'a> RuleSummary<'a> {
             keywords: &rule.keywords,
             tags: &rule.tags,
             verify: rule.verify.as_ref().map(|verifier| verifier.provider.as_str()),
-            rotate: rule.rotate.as_ref().map(|rotation| rotation.action.kind()),
+            rotate: crate::rotate::action::rotation_of(rule).map(|kind| kind.kind()),
             source: source_name(&rule.source),
         }
     }
@@ -135,7 +135,7 @@ fn list(rules: &RuleSet, json: bool) -> io::Result<()> {
     )?;
     for rule in &rules.rules {
         let verify = if rule.verify.is_some() { "yes" } else { "-" };
-        let rotate = rule.rotate.as_ref().map_or("-", |rotation| rotation.action.kind());
+        let rotate = crate::rotate::action::rotation_of(rule).map_or("-", |kind| kind.kind());
         writeln!(
             out,
             "{:width$}  {:provider_width$}  {:10}  {verify:6}  {rotate:6}  {}",

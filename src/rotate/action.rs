@@ -136,6 +136,17 @@ pub struct Rotation {
     pub console: Option<String>,
 }
 
+/// The rotation a rule's secrets get: the one it declares, else the guided
+/// flow for every rule whose keys a provider's API tells live from dead (a
+/// new key can be checked before it is delivered, the old one until it dies).
+/// Offline checks (JWTs, private keys) and database logins have none yet.
+pub fn rotation_of(rule: &crate::rules::Rule) -> Option<ActionKind> {
+    rule.rotate
+        .as_ref()
+        .map(|rotation| rotation.action)
+        .or_else(|| rule.verify.as_deref().filter(|verifier| verifier.sends_requests()).map(|_| ActionKind::Guided))
+}
+
 /// What an action needs.
 pub struct ActionContext<'a> {
     /// HTTP client (no redirects).

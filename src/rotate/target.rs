@@ -143,6 +143,21 @@ pub fn collect_targets<'a>(
                 });
                 continue;
             }
+            // Every provider keyhound verifies can at least be rotated by the guided flow.
+            (None, None) if matches!(rule.source, RuleSource::Embedded(_)) || allow_custom => {
+                match super::action::rotation_of(rule) {
+                    Some(kind) => How::Builtin(kind),
+                    None => {
+                        skipped.push(Skipped {
+                            label,
+                            reason: "keyhound has no rotation for this provider: retire it in the provider's \
+                                     console, or give --exec CMD"
+                                .into(),
+                        });
+                        continue;
+                    }
+                }
+            }
             (None, None) => {
                 skipped.push(Skipped {
                     label,
