@@ -26,6 +26,15 @@ pub struct RotateCmdArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Only keys of this provider (its name as `rules list` shows it, e.g. "Google Cloud", or its
+    /// verifier's, e.g. google); repeatable.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub only_providers: Vec<String>,
+
+    /// Only keys of this rule id; repeatable.
+    #[arg(long = "rule", value_name = "ID")]
+    pub only_rules: Vec<String>,
+
     /// Rotation options.
     #[command(flatten)]
     pub rotation: RotateArgs,

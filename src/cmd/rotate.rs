@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::cli::{ProviderArgs, RotateArgs, RotateCmdArgs};
 use crate::config::{resolve_rules, ConfigChoice};
-use crate::finding::printable;
+use crate::finding::{printable, Finding};
 use crate::private_file::{committed_in, is_symlink};
 use crate::report::read::read_report;
 use crate::rotate::action::ALL_ACTIONS;
@@ -30,6 +30,11 @@ pub fn run(args: &RotateCmdArgs) -> Result<u8, CmdError> {
         None => RuleSet::defaults()?,
     };
     let options = rotate_options(&args.rotation, &args.provider, &rules, args.complete)?;
+    let before = findings.len();
+    findings = narrowed(findings, &rules, &args.only_providers, &args.only_rules)?;
+    if findings.len() < before {
+        eprintln!("keyhound: {} of {before} findings left out by --provider/--rule", before - findings.len());
+    }
     if args.verify && !args.complete {
         for finding in &mut findings {
             if !finding.secret.is_redacted() {
@@ -48,6 +53,40 @@ pub fn run(args: &RotateCmdArgs) -> Result<u8, CmdError> {
     let summary = rotate_findings(&findings, &rules, &options).context("rotating keys")?;
     print_summary(&summary, &options);
     Ok(if summary.any_failed() { EXIT_SCAN_ERROR } else { EXIT_CLEAN })
+}
+
+/// The findings of the `--provider` / `--rule` given (all without either). A
+/// name that matches no rule is a usage error: a typo must not plan nothing.
+fn narrowed(
+    findings: Vec<Finding>,
+    rules: &RuleSet,
+    providers: &[String],
+    rule_ids: &[String],
+) -> Result<Vec<Finding>, CmdError> {
+    let provider_of = |rule: &crate::rules::Rule, name: &str| {
+        rule.provider.as_ref().is_some_and(|provider| provider.name.eq_ignore_ascii_case(name))
+            || rule.verify.as_ref().is_some_and(|verifier| verifier.provider.eq_ignore_ascii_case(name))
+    };
+    for name in providers {
+        if !rules.rules.iter().any(|rule| provider_of(rule, name)) {
+            return Err(CmdError::Usage(format!(
+                "--provider {name}: no rule has this provider (see keyhound rules list)"
+            )));
+        }
+    }
+    for id in rule_ids {
+        if rules.get(id).is_none() {
+            return Err(CmdError::Usage(format!("--rule {id}: no such rule (see keyhound rules list)")));
+        }
+    }
+    Ok(findings
+        .into_iter()
+        .filter(|finding| rule_ids.is_empty() || rule_ids.contains(&finding.rule_id))
+        .filter(|finding| {
+            providers.is_empty()
+                || rules.get(&finding.rule_id).is_some_and(|rule| providers.iter().any(|name| provider_of(rule, name)))
+        })
+        .collect())
 }
 
 /// Rotation options from the flags; `complete` for `rotate --complete`.

@@ -121,6 +121,30 @@ impl ActionKind {
         }
     }
 
+    /// The plan's group: `API replace`, `API revoke` or `guided`.
+    pub fn group(self, revoke_only: bool) -> &'static str {
+        match self {
+            ActionKind::Guided => "guided",
+            kind if kind.issues_new_key(revoke_only) => "API replace",
+            _ => "API revoke",
+        }
+    }
+
+    /// The credentials the action needs, for the dry-run plan.
+    pub fn needs(self) -> &'static str {
+        match self {
+            ActionKind::GithubRevoke => "nothing (GitHub's revocation API takes no credentials)",
+            ActionKind::GitlabRotate | ActionKind::SlackRevoke | ActionKind::NpmDelete => "the exposed token itself",
+            ActionKind::AwsDeactivate => "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else the exposed key pair",
+            ActionKind::OpenaiDelete => "OPENAI_ADMIN_KEY",
+            ActionKind::AnthropicDeactivate => "ANTHROPIC_ADMIN_KEY",
+            ActionKind::SendgridDelete => "SENDGRID_MANAGEMENT_KEY, else the exposed key",
+            ActionKind::Guided => {
+                "a person at the provider's console (or KEYHOUND_NEW_KEY_<PROVIDER> with the new key)"
+            }
+        }
+    }
+
     /// Whether the action issues a new key (which must then be delivered somewhere).
     pub fn issues_new_key(self, revoke_only: bool) -> bool {
         self == ActionKind::GitlabRotate && !revoke_only

@@ -16,6 +16,7 @@ pub mod deliver;
 pub mod gateway;
 mod guided;
 pub mod hooks;
+mod plan;
 pub mod providers;
 mod runner;
 pub mod state;

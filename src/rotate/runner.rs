@@ -122,10 +122,7 @@ pub fn rotate_findings(findings: &[Finding], rules: &RuleSet, options: &RotateOp
         }
     }
     if !options.apply {
-        for target in &ready {
-            rotator.summary.planned += 1;
-            rotator.say("plan", &target.label(), &format!("would {}", rotator.plan_text(target)));
-        }
+        rotator.print_plan(&ready);
         return Ok(rotator.summary);
     }
     rotator.act_on_github_batch(&ready)?;
@@ -145,7 +142,7 @@ pub(super) struct Rotator<'a> {
     pub client: Client,
     state: StateFile,
     audit: AuditLog,
-    summary: Summary,
+    pub(super) summary: Summary,
     /// Every secret of the run, the user's management keys and webhook URLs, and each new key.
     masker: Masker,
 }
@@ -177,7 +174,7 @@ fn run_masker(findings: &[Finding], options: &RotateOptions) -> Masker {
 impl Rotator<'_> {
     /// Prints one plan or outcome line: masked, and with control characters
     /// escaped (a file name must not forge a `keyhound:` line).
-    fn say(&self, what: &str, label: &str, text: &str) {
+    pub(super) fn say(&self, what: &str, label: &str, text: &str) {
         let line = format!("{label}: {text}");
         eprintln!("  {what:<8} {}", printable(&self.masker.mask(&line)));
     }
@@ -234,31 +231,6 @@ impl Rotator<'_> {
             }
         }
         Ok(())
-    }
-
-    fn plan_text(&self, target: &Target<'_>) -> String {
-        let mut steps = vec![match &target.how {
-            How::Builtin(ActionKind::Guided) => match self.options.gateways.get(&target.provider()) {
-                Some(gateway) => format!(
-                    "create a replacement through the gateway {} and deactivate the old key after {}",
-                    gateway.base_url, gateway.grace
-                ),
-                None => ActionKind::Guided.describe(false).to_string(),
-            },
-            How::Builtin(kind) => kind.describe(self.options.revoke_only).to_string(),
-            How::Exec(command) => format!("run `{command}` with the finding on stdin"),
-        }];
-        let new_key = matches!(&target.how, How::Builtin(kind) if kind.issues_new_key(self.options.revoke_only))
-            || target.how == How::Builtin(ActionKind::Guided);
-        if new_key {
-            for delivery in &self.options.deliveries {
-                steps.push(format!("deliver the new key: {}", delivery.describe()));
-            }
-        }
-        if target.rule.verify.is_some() {
-            steps.push("confirm the exposed key no longer works".into());
-        }
-        steps.join("; then ")
     }
 
     /// The base URL of a built-in action (the user's override wins).

@@ -66,6 +66,11 @@ impl Target<'_> {
         }
     }
 
+    /// The provider's name as people know it (`Google Cloud`), else the verifier's.
+    pub fn provider_name(&self) -> String {
+        self.rule.provider.as_ref().map_or_else(|| self.provider(), |provider| provider.name.clone())
+    }
+
     /// The key redacted to its prefix.
     pub fn redacted(&self) -> String {
         self.secret.redacted()

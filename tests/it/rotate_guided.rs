@@ -320,4 +320,26 @@ fn the_dry_run_plans_a_rotation_for_every_provider_keyhound_verifies() {
     assert!(!tree.path().join(".keyhound").exists(), "the dry run wrote state or audit files");
     let wise = run.stderr.lines().find(|line| line.contains("wise-api-token")).expect("a plan line for wise-api-token");
     assert!(wise.contains("guided replacement"), "{wise}");
+    // Grouped by provider and action, with what each group needs.
+    assert!(run.stderr.contains("  Wise: guided, 1 key (needs a person at the provider's console"), "{}", run.stderr);
+    assert!(run.stderr.contains("  GitHub: API revoke, "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("  OpenAI: API revoke, ") && run.stderr.contains("(needs OPENAI_ADMIN_KEY)"),
+        "{}",
+        run.stderr
+    );
+
+    // --provider and --rule narrow the plan; a name no rule has is a usage error.
+    let wise_only = rotate(&tree, &["--provider", "wise"], &[]);
+    assert_eq!(wise_only.code, 0, "{}", wise_only.stderr);
+    assert_eq!(wise_only.stderr.matches("  plan ").count(), 1, "{}", wise_only.stderr);
+    assert!(wise_only.stderr.contains(&format!("{} of {} findings left out", found.len() - 1, found.len())));
+    let two_rules = rotate(&tree, &["--rule", "wise-api-token", "--rule", "github-pat"], &[]);
+    assert_eq!(two_rules.stderr.matches("  plan ").count(), 2, "{}", two_rules.stderr);
+    let typo = rotate(&tree, &["--rule", "wise-api-tokne"], &[]);
+    assert_eq!(typo.code, 2, "{}", typo.stderr);
+    assert!(typo.stderr.contains("--rule wise-api-tokne: no such rule"), "{}", typo.stderr);
+    let unknown = rotate(&tree, &["--provider", "Nonexistent Cloud"], &[]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("--provider Nonexistent Cloud: no rule has this provider"), "{}", unknown.stderr);
 }
