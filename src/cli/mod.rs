@@ -369,8 +369,8 @@ pub struct ProviderArgs {
     pub allow_custom_verify: bool,
 
     /// Log in to the database hosts that found connection strings name
-    /// (PostgreSQL, Redis: authentication only, no query). The host comes from
-    /// the scanned file, so this is off unless you trust where it points.
+    /// (PostgreSQL, MySQL/MariaDB, Redis: authentication only, no query). The host
+    /// comes from the scanned file, so this is off unless you trust where it points.
     #[arg(long, help_heading = "Verification")]
     pub verify_network_hosts: bool,
 }
