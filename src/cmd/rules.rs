@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cli::RulesCommand;
 use crate::engine::Scanner;
+use crate::rotate::action::rotation_of;
 use crate::rules::examples::check_examples;
 use crate::rules::import::{detect_format, SourceFormat};
 use crate::rules::load::{load_config, load_rule_file};
@@ -112,7 +113,7 @@ impl<'a> RuleSummary<'a> {
             keywords: &rule.keywords,
             tags: &rule.tags,
             verify: rule.verify.as_ref().map(|verifier| verifier.provider.as_str()),
-            rotate: crate::rotate::action::rotation_of(rule).map(|kind| kind.kind()),
+            rotate: rotation_of(rule).map(|kind| kind.kind()),
             source: source_name(&rule.source),
         }
     }
@@ -135,7 +136,7 @@ fn list(rules: &RuleSet, json: bool) -> io::Result<()> {
     )?;
     for rule in &rules.rules {
         let verify = if rule.verify.is_some() { "yes" } else { "-" };
-        let rotate = crate::rotate::action::rotation_of(rule).map_or("-", |kind| kind.kind());
+        let rotate = rotation_of(rule).map_or("-", |kind| kind.kind());
         writeln!(
             out,
             "{:width$}  {:provider_width$}  {:10}  {verify:6}  {rotate:6}  {}",

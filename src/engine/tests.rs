@@ -8,10 +8,15 @@ fn scanner(config: &str) -> Scanner {
 }
 
 fn secrets(scanner: &Scanner, text: &str, path: Option<&str>) -> Vec<(String, String)> {
-    let mut scratch = scanner.scratch();
+    scanned(scanner, Input { bytes: text.as_bytes(), path, commit: None, binary: false })
+}
+
+/// What a scan of `input` reports: (rule id, secret) pairs.
+fn scanned(scanner: &Scanner, input: Input<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    scanner.scan(Input { bytes: text.as_bytes(), path, commit: None, binary: false }, &mut scratch, &mut out);
-    out.iter().map(|m| (scanner.rules().rules[m.rule].id.clone(), text[m.secret.clone()].to_string())).collect()
+    scanner.scan(input, &mut scanner.scratch(), &mut out);
+    let text = |range: std::ops::Range<usize>| String::from_utf8_lossy(&input.bytes[range]).into_owned();
+    out.iter().map(|m| (scanner.rules().rules[m.rule].id.clone(), text(m.secret.clone()))).collect()
 }
 
 const TOKEN_RULE: &str = r#"
@@ -235,12 +240,8 @@ keywords = ["lo_"]
     );
     // A SQLite record: the token's column is followed directly by the next column's text.
     let record = b"\x05\x17tok_abc123def456nextcolumnlo_abc123def456nextcolumn";
-    let secrets = |binary: bool| {
-        let mut out = Vec::new();
-        scanner.scan(Input { bytes: record, path: None, commit: None, binary }, &mut scanner.scratch(), &mut out);
-        out.iter().map(|found| String::from_utf8_lossy(&record[found.secret.clone()]).into_owned()).collect::<Vec<_>>()
-    };
-    assert_eq!(secrets(true), ["tok_abc123def456"], "high-confidence formats only");
+    let secrets = |binary: bool| scanned(&scanner, Input { bytes: record, path: None, commit: None, binary });
+    assert_eq!(secrets(true), [("token".to_string(), "tok_abc123def456".to_string())], "high-confidence formats only");
     assert!(secrets(false).is_empty(), "text keeps the boundary");
 }
 

@@ -11,18 +11,11 @@ impl Rotator<'_> {
     /// The dry run's plan, grouped by provider and action: what each group
     /// will do and what it needs, then one line per key.
     pub(super) fn print_plan(&mut self, ready: &[&Target<'_>]) {
-        let mut groups: BTreeMap<(String, String), Vec<&Target<'_>>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, (&str, &str)), Vec<&Target<'_>>> = BTreeMap::new();
         for target in ready {
             groups.entry((target.provider_name(), self.group_of(target))).or_default().push(target);
         }
-        for ((provider, group), targets) in groups {
-            let needs = match &targets[0].how {
-                How::Builtin(ActionKind::Guided) if self.options.gateways.contains_key(&targets[0].provider()) => {
-                    "the gateway's admin key".to_string()
-                }
-                How::Builtin(kind) => kind.needs().to_string(),
-                How::Exec(_) => "whatever the command uses".to_string(),
-            };
+        for ((provider, (group, needs)), targets) in groups {
             let keys = if targets.len() == 1 { "1 key".to_string() } else { format!("{} keys", targets.len()) };
             eprintln!("  {provider}: {group}, {keys} (needs {needs})");
             for target in targets {
@@ -32,14 +25,15 @@ impl Rotator<'_> {
         }
     }
 
-    /// A target's plan group: API replace, API revoke, guided, gateway or exec.
-    fn group_of(&self, target: &Target<'_>) -> String {
+    /// A target's plan group (API replace, API revoke, guided, gateway or
+    /// exec) and what that group needs.
+    fn group_of(&self, target: &Target<'_>) -> (&'static str, &'static str) {
         match &target.how {
             How::Builtin(ActionKind::Guided) if self.options.gateways.contains_key(&target.provider()) => {
-                "gateway".into()
+                ("gateway", "the gateway's admin key")
             }
-            How::Builtin(kind) => kind.group(self.options.revoke_only).into(),
-            How::Exec(_) => "exec".into(),
+            How::Builtin(kind) => (kind.group(self.options.revoke_only), kind.needs()),
+            How::Exec(_) => ("exec", "whatever the command uses"),
         }
     }
 

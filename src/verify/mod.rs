@@ -19,6 +19,8 @@ pub mod spec;
 pub mod template;
 
 #[cfg(test)]
+mod mock;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

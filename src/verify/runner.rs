@@ -358,13 +358,17 @@ impl Asking<'_> {
     /// The verifier's `reach` GETs (same headers): what else the key can
     /// read. An answer other than 200, or none in time, records nothing.
     fn record_reach(&self, verification: &mut Verification) {
+        if self.verifier.reach.is_empty() {
+            return;
+        }
+        // The main request's headers and authentication, as a GET without a body.
+        let Ok(mut request) = build_request(self.verifier, self.base_url, self.key) else { return };
+        request.method = "GET".into();
+        request.body = None;
         let values = Values { secret: &self.key.secret, companions: &self.key.companions };
         for reach in &self.verifier.reach {
             let Some(left) = self.time_left() else { return };
-            let Ok(mut request) = build_request(self.verifier, self.base_url, self.key) else { return };
             let Ok(path) = render(&reach.path, values) else { continue };
-            request.method = "GET".into();
-            request.body = None;
             request.url = format!("{}{path}", self.base_url.trim_end_matches('/'));
             if let Ok(response) = self.client.send(&request, left) {
                 verification.details.extend(reached_details(&response, &reach.details));
@@ -450,6 +454,7 @@ fn classify(verifier: &Verifier, response: &Response) -> Verification {
 
 #[cfg(test)]
 mod tests {
+    use super::super::mock::Mock;
     use super::*;
 
     #[test]
@@ -482,29 +487,11 @@ mod tests {
         }
     }
 
-    /// A local server answering every request with `status` and `body`; returns its URL and a request counter.
-    fn answering(status: u16, body: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
-        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = count.clone();
-        thread::spawn(move || {
-            for request in server.incoming_requests() {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let header = tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap();
-                let _ = request
-                    .respond(tiny_http::Response::from_string(body).with_status_code(status).with_header(header));
-            }
-        });
-        (url, count)
-    }
-
     /// Keys live in one region: a refusal in one region sends the question
     /// to the next; dead only when every region refuses, and an answer that is
     /// not a refusal (live, or unknown) ends the search.
     #[test]
     fn each_region_is_asked_while_the_key_is_refused() {
-        use std::sync::atomic::Ordering::SeqCst;
         let rules = RuleSet::defaults().unwrap();
         let verifier = rules.get("iterable-api-key").unwrap().verify.as_deref().unwrap();
         let key = JobKey {
@@ -519,14 +506,15 @@ mod tests {
         let ask = |urls: &[&str]| {
             ask_in_regions(verifier, urls, &key, &client, &options, Instant::now() + Duration::from_secs(20)).status
         };
-        let (refusing, refused) = answering(401, r#"{"msg": "Invalid API key", "code": "BadApiKey"}"#);
-        let (accepting, accepted) = answering(200, r#"{"lists": []}"#);
-        let (failing, failed) = answering(400, r#"{"msg": "bad request"}"#);
-        assert_eq!(ask(&[&refusing, &accepting]), Status::Live, "the EU key, found live in the second region");
-        assert_eq!((refused.load(SeqCst), accepted.load(SeqCst)), (1, 1));
-        assert_eq!(ask(&[&refusing, &refusing]), Status::Dead, "refused everywhere");
-        assert!(matches!(ask(&[&failing, &accepting]), Status::Unknown(_)));
-        assert_eq!((failed.load(SeqCst), accepted.load(SeqCst)), (1, 1), "no region asked after an unknown answer");
+        let answering = |status: u16, body: &str| Mock::start(vec![(status, body.to_string(), Duration::ZERO)]);
+        let refusing = answering(401, r#"{"msg": "Invalid API key", "code": "BadApiKey"}"#);
+        let accepting = answering(200, r#"{"lists": []}"#);
+        let failing = answering(400, r#"{"msg": "bad request"}"#);
+        assert_eq!(ask(&[&refusing.url, &accepting.url]), Status::Live, "the EU key, found live in the second region");
+        assert_eq!((refusing.requests(), accepting.requests()), (1, 1));
+        assert_eq!(ask(&[&refusing.url, &refusing.url]), Status::Dead, "refused everywhere");
+        assert!(matches!(ask(&[&failing.url, &accepting.url]), Status::Unknown(_)));
+        assert_eq!((failing.requests(), accepting.requests()), (1, 1), "no region asked after an unknown answer");
         assert_eq!(base_urls(verifier, None), ["https://api.iterable.com", "https://api.eu.iterable.com"]);
         assert_eq!(
             base_urls(verifier, Some("http://127.0.0.1:1")),

@@ -229,12 +229,7 @@ impl Verifier {
             ));
         }
         if live {
-            let details = self
-                .details
-                .iter()
-                .filter_map(|(name, pointer)| Some((name.clone(), detail(response, json.as_ref(), pointer)?)))
-                .collect();
-            return Verification { status: Status::Live, details };
+            return Verification { status: Status::Live, details: facts(response, json.as_ref(), &self.details) };
         }
         Verification::unknown(match response.status {
             429 => "rate limited (HTTP 429)".to_string(),
@@ -250,10 +245,12 @@ pub fn reached_details(response: &Response, details: &BTreeMap<String, String>) 
         return BTreeMap::new();
     }
     let json: Option<Value> = serde_json::from_str(&response.body).ok();
-    details
-        .iter()
-        .filter_map(|(name, pointer)| Some((name.clone(), detail(response, json.as_ref(), pointer)?)))
-        .collect()
+    facts(response, json.as_ref(), details)
+}
+
+/// The facts `details` names (name -> pointer or `header:NAME`) that an answer holds.
+fn facts(response: &Response, json: Option<&Value>, details: &BTreeMap<String, String>) -> BTreeMap<String, Value> {
+    details.iter().filter_map(|(name, pointer)| Some((name.clone(), detail(response, json, pointer)?))).collect()
 }
 
 /// One fact of an answer: a recordable header, a JSON pointer, or a pointer
