@@ -19,6 +19,8 @@
 #                   lines, as in real code) or heavy (the stress corpus, ten times denser)
 #   --no-build      do not run `cargo build --release` first
 #
+# KEYHOUND_BIN=PATH times another keyhound binary (an older build, for before/after).
+#
 # The corpus is generated once by scripts/gen-corpus.py into
 # target/bench-corpus-<N>mb (planted-secrets list: target/bench-corpus-<N>mb.planted.json;
 # -s<S> appended for a seed other than 1, -heavy for --keyword-density heavy)
@@ -84,7 +86,7 @@ done
 if ((build)); then
     cargo build --release
 fi
-keyhound=$root/target/release/keyhound
+keyhound=${KEYHOUND_BIN:-$root/target/release/keyhound}
 [[ -x $keyhound ]] || { echo "bench-cli.sh: $keyhound not found (build it, or drop --no-build)" >&2; exit 1; }
 
 name=bench-corpus-${size_mb}mb

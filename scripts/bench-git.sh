@@ -15,6 +15,8 @@
 #   --peer-runs N   timed runs per peer (default 1; the repository is in the page cache by then)
 #   --no-build      do not run `cargo build --release` first
 #
+# KEYHOUND_BIN=PATH times another keyhound binary (an older build, for before/after).
+#
 # The repository is generated once by scripts/gen-history.py into
 # target/bench-history-<N>c-<M>mb (a bare repository, one fast-import packfile;
 # -s<S> appended for a seed other than 1) with its planted-secrets list
@@ -85,7 +87,7 @@ done
 if ((build)); then
     cargo build --release
 fi
-keyhound=$root/target/release/keyhound
+keyhound=${KEYHOUND_BIN:-$root/target/release/keyhound}
 [[ -x $keyhound ]] || { echo "bench-git.sh: $keyhound not found (build it, or drop --no-build)" >&2; exit 1; }
 
 name=bench-history-${commits}c-${size_mb}mb
