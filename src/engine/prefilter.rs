@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous::NFA;
@@ -48,6 +48,8 @@ const LAZY_DFA_AFTER: u64 = 1 << 20;
 
 /// The keyword automata: a contiguous NFA (cheap to build, slower to walk)
 /// and the DFA's flat table ([`KeywordTable`]), built from it on first need.
+/// Once the table exists the NFA is dropped (the first time no search is
+/// walking it): a large scan does not keep both in memory.
 ///
 /// Both run over a compact alphabet ([`Alphabet`]): each byte that occurs in
 /// a keyword (letters folded to lowercase) has its own code, every other byte
@@ -56,10 +58,13 @@ const LAZY_DFA_AFTER: u64 = 1 << 20;
 /// library that is a fraction of the size, which keeps it in the CPU's cache.
 #[derive(Debug)]
 struct Automata {
-    nfa: Walker<NFA>,
+    /// `None` once the DFA has replaced it.
+    nfa: RwLock<Option<Walker<NFA>>>,
     dfa: OnceLock<Option<Walker<KeywordTable>>>,
     /// Set by the thread that builds the DFA.
     building: AtomicBool,
+    /// Set once the NFA is dropped.
+    nfa_dropped: AtomicBool,
     searched: AtomicU64,
 }
 
@@ -69,7 +74,42 @@ impl Automata {
         let patterns: Vec<Vec<u8>> = keywords.iter().map(|keyword| alphabet.encode(keyword.as_bytes())).collect();
         let nfa = NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns)?;
         let nfa = Walker::new(nfa, &patterns, alphabet);
-        Ok(Automata { nfa, dfa: OnceLock::new(), building: AtomicBool::new(false), searched: AtomicU64::new(0) })
+        Ok(Automata {
+            nfa: RwLock::new(Some(nfa)),
+            dfa: OnceLock::new(),
+            building: AtomicBool::new(false),
+            nfa_dropped: AtomicBool::new(false),
+            searched: AtomicU64::new(0),
+        })
+    }
+
+    /// Walks all of `haystack` with the DFA once it is built, else with the NFA.
+    fn search(&self, haystack: &[u8], emit: &mut impl FnMut(usize, usize)) {
+        if let Some(walker) = self.dfa(haystack.len()) {
+            self.drop_nfa();
+            return walker.walk_all(haystack, emit);
+        }
+        let nfa = self.nfa.read().unwrap_or_else(PoisonError::into_inner);
+        match nfa.as_ref() {
+            Some(walker) => walker.walk(haystack, 0, haystack.len(), haystack.len(), emit),
+            // Dropped between the two looks: the DFA exists.
+            None => {
+                if let Some(walker) = self.dfa.get().and_then(Option::as_ref) {
+                    walker.walk_all(haystack, emit)
+                }
+            }
+        }
+    }
+
+    /// Drops the NFA (the DFA exists) unless a search is walking it; a later search tries again.
+    fn drop_nfa(&self) {
+        if self.nfa_dropped.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(mut nfa) = self.nfa.try_write() {
+            *nfa = None;
+            self.nfa_dropped.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The DFA once this scanner has searched enough to be worth it (`None`:
@@ -83,13 +123,16 @@ impl Automata {
         if searched < LAZY_DFA_AFTER || self.building.swap(true, Ordering::AcqRel) {
             return None;
         }
-        let nfa = &self.nfa;
-        let walker = KeywordTable::of(&nfa.steps, nfa.alphabet.codes).map(|table| Walker {
-            steps: table,
-            longest: nfa.longest,
-            pattern_lens: nfa.pattern_lens.clone(),
-            alphabet: nfa.alphabet.clone(),
+        let nfa = self.nfa.read().unwrap_or_else(PoisonError::into_inner);
+        let walker = nfa.as_ref().and_then(|nfa| {
+            KeywordTable::of(&nfa.steps, nfa.alphabet.codes).map(|table| Walker {
+                steps: table,
+                longest: nfa.longest,
+                pattern_lens: nfa.pattern_lens.clone(),
+                alphabet: nfa.alphabet.clone(),
+            })
         });
+        drop(nfa);
         self.dfa.get_or_init(|| walker).as_ref()
     }
 }
@@ -207,6 +250,15 @@ impl<S: Steps> Walker<S> {
         let pattern_lens: Vec<usize> = patterns.iter().map(Vec::len).collect();
         let longest = pattern_lens.iter().copied().max().unwrap_or(1);
         Walker { steps, longest, pattern_lens, alphabet }
+    }
+
+    /// Walks all of `haystack`: in lockstep streams when it is long enough.
+    fn walk_all(&self, haystack: &[u8], emit: &mut impl FnMut(usize, usize)) {
+        if haystack.len() >= MIN_INTERLEAVED_LEN {
+            self.walk_interleaved(haystack, emit)
+        } else {
+            self.walk(haystack, 0, haystack.len(), haystack.len(), emit)
+        }
     }
 
     /// Walks `haystack[from..to]` from the start state and reports each
@@ -358,11 +410,7 @@ impl Prefilter {
                 on_hit(start, target);
             }
         };
-        match automata.dfa(haystack.len()) {
-            Some(walker) if haystack.len() >= MIN_INTERLEAVED_LEN => walker.walk_interleaved(haystack, &mut emit),
-            Some(walker) => walker.walk(haystack, 0, haystack.len(), haystack.len(), &mut emit),
-            None => automata.nfa.walk(haystack, 0, haystack.len(), haystack.len(), &mut emit),
-        }
+        automata.search(haystack, &mut emit);
     }
 
     /// Number of distinct keywords searched.
@@ -412,8 +460,10 @@ keywords = ["ant-api"]
     /// Every hit, found by walking the whole haystack in one stream of the NFA.
     fn single_stream_hits(prefilter: &Prefilter, haystack: &[u8]) -> Vec<(usize, usize)> {
         let mut found = Vec::new();
-        let walker = &prefilter.automaton.as_ref().unwrap().nfa;
-        walker.walk(haystack, 0, haystack.len(), haystack.len(), &mut |pattern, start| found.push((start, pattern)));
+        let nfa = prefilter.automaton.as_ref().unwrap().nfa.read().unwrap();
+        nfa.as_ref()
+            .unwrap()
+            .walk(haystack, 0, haystack.len(), haystack.len(), &mut |pattern, start| found.push((start, pattern)));
         found.sort_unstable();
         found
     }
@@ -441,6 +491,24 @@ keywords = ["ant-api"]
             found.sort_unstable();
             proptest::prop_assert_eq!(found, single_stream_hits(&prefilter, haystack.as_bytes()));
         }
+    }
+
+    #[test]
+    fn once_the_dfa_is_built_the_nfa_is_dropped_and_searches_find_the_same() {
+        let prefilter = Prefilter::new(&load_rule_str(RULES, "t.toml").unwrap()).unwrap();
+        let automata = prefilter.automaton.as_ref().unwrap();
+        let haystack = format!("{}key: sk-ant-api03\n", "filler text ".repeat(LAZY_DFA_AFTER as usize / 12 + 1));
+        let mut found = Vec::new();
+        for _ in 0..2 {
+            prefilter.for_each_hit(haystack.as_bytes(), |start, target| found.push((start, target)));
+        }
+        assert!(automata.nfa.read().unwrap().is_none(), "the NFA is gone once the DFA searched");
+        let small = hits(RULES, "key: sk-ant-api03");
+        let mut after = Vec::new();
+        prefilter.for_each_hit(b"key: sk-ant-api03", |start, target| after.push((start, target)));
+        after.sort_by_key(|(start, target)| (*start, format!("{target:?}")));
+        assert_eq!(after, small);
+        assert_eq!(found.len(), 2 * small.len());
     }
 
     #[test]
@@ -488,7 +556,7 @@ mod size {
             if use_table {
                 automata.dfa(1 << 30).unwrap().walk_interleaved(bytes, &mut emit);
             } else {
-                automata.nfa.walk(bytes, 0, bytes.len(), bytes.len(), &mut emit);
+                automata.nfa.read().unwrap().as_ref().unwrap().walk(bytes, 0, bytes.len(), bytes.len(), &mut emit);
             }
             found.sort_unstable();
             found

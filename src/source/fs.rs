@@ -201,7 +201,9 @@ fn read_file(path: &Path, max_size: u64, skip_binary: bool, buffer: &mut Vec<u8>
         return Ok(ReadOutcome::TooLarge(size));
     }
     buffer.clear();
-    buffer.reserve(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    // Exactly the file (plus the byte that tells EOF): `reserve` would round a
+    // growing buffer up to twice its capacity, and each thread keeps its buffer.
+    buffer.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_add(1));
     // The size may change under us: never read past the limit.
     let mut limited = file.take(max_size.saturating_add(1));
     (&mut limited).take(BINARY_SNIFF_LEN as u64).read_to_end(buffer)?;
