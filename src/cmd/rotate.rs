@@ -12,7 +12,7 @@ use crate::config::{resolve_rules, ConfigChoice};
 use crate::finding::{printable, Finding};
 use crate::private_file::{committed_in, is_symlink};
 use crate::report::read::read_report;
-use crate::rotate::action::ALL_ACTIONS;
+use crate::rotate::action::all_actions;
 use crate::rotate::deliver::Delivery;
 use crate::rotate::gateway::RotateConfig;
 use crate::rotate::{rotate_findings, RotateOptions, Summary};
@@ -97,7 +97,7 @@ pub fn rotate_options(
     complete: bool,
 ) -> Result<RotateOptions, CmdError> {
     let mut verify = verify_options(provider, rules);
-    for (name, _) in ALL_ACTIONS.iter().filter_map(|kind| kind.endpoint()) {
+    for (name, _) in all_actions().iter().filter_map(|kind| kind.endpoint()) {
         let variable = format!("KEYHOUND_ENDPOINT_{}", name.to_ascii_uppercase().replace('-', "_"));
         if let (Ok(url), false) = (std::env::var(&variable), provider.endpoint.iter().any(|(given, _)| given == name)) {
             verify.endpoints.insert(name.to_string(), url.trim_end_matches('/').to_string());

@@ -11,6 +11,9 @@ use serde_json::Value;
 use crate::finding::Secret;
 use crate::verify::http::Client;
 
+use super::recipe::{Recipe, Shape};
+use super::recipes::RECIPES;
+
 /// A built-in rotation action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActionKind {
@@ -32,6 +35,8 @@ pub enum ActionKind {
     SendgridDelete,
     /// No key API: a guided (or gateway-driven) replace-then-retire flow.
     Guided,
+    /// A provider rotation described as data: [`super::recipes::RECIPES`]`[index]`.
+    Api(u16),
 }
 
 impl ActionKind {
@@ -44,8 +49,8 @@ impl ActionKind {
     }
 }
 
-/// Every action, for help texts and validation messages.
-pub const ALL_ACTIONS: [ActionKind; 9] = [
+/// The actions written as code (the others are [`super::recipes::RECIPES`]).
+const CODED_ACTIONS: [ActionKind; 9] = [
     ActionKind::GithubRevoke,
     ActionKind::GitlabRotate,
     ActionKind::SlackRevoke,
@@ -57,13 +62,27 @@ pub const ALL_ACTIONS: [ActionKind; 9] = [
     ActionKind::Guided,
 ];
 
+/// Every action, for help texts and validation messages.
+pub fn all_actions() -> Vec<ActionKind> {
+    let recipes = (0..RECIPES.len()).map(|index| ActionKind::Api(u16::try_from(index).expect("few recipes")));
+    CODED_ACTIONS.into_iter().chain(recipes).collect()
+}
+
 impl ActionKind {
     /// Parses the name used in rule files.
     pub fn parse(name: &str) -> Result<ActionKind, String> {
-        ALL_ACTIONS.into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = ALL_ACTIONS.iter().map(|kind| kind.name()).collect();
+        all_actions().into_iter().find(|kind| kind.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = all_actions().iter().map(|kind| kind.name()).collect();
             format!("unknown rotate action `{name}` (known: {})", names.join(", "))
         })
+    }
+
+    /// The recipe of a data-described action.
+    pub fn recipe(self) -> Option<&'static Recipe> {
+        match self {
+            ActionKind::Api(index) => RECIPES.get(usize::from(index)),
+            _ => None,
+        }
     }
 
     /// The name used in rule files and the audit trail.
@@ -78,6 +97,7 @@ impl ActionKind {
             ActionKind::NpmDelete => "npm-delete",
             ActionKind::SendgridDelete => "sendgrid-delete",
             ActionKind::Guided => "guided",
+            ActionKind::Api(index) => RECIPES[usize::from(index)].name,
         }
     }
 
@@ -94,6 +114,7 @@ impl ActionKind {
             ActionKind::NpmDelete => ("npm", "https://registry.npmjs.org"),
             ActionKind::SendgridDelete => ("sendgrid", "https://api.sendgrid.com"),
             ActionKind::Guided => return None,
+            ActionKind::Api(index) => (RECIPES[usize::from(index)].endpoint, RECIPES[usize::from(index)].base_url),
         })
     }
 
@@ -118,6 +139,13 @@ impl ActionKind {
                 "delete the key by its id (DELETE /v3/api_keys/ID), with SENDGRID_MANAGEMENT_KEY when set, else itself"
             }
             ActionKind::Guided => "guided replacement: create a new key in the console, deliver it, retire the old one",
+            ActionKind::Api(index) => {
+                let recipe = &RECIPES[usize::from(index)];
+                match (recipe.shape, revoke_only && recipe.can_revoke_alone()) {
+                    (Shape::Roll | Shape::Replace, true) => "revoke the key without a replacement (--revoke-only)",
+                    _ => recipe.describe,
+                }
+            }
         }
     }
 
@@ -142,12 +170,17 @@ impl ActionKind {
             ActionKind::Guided => {
                 "a person at the provider's console (or KEYHOUND_NEW_KEY_<PROVIDER> with the new key)"
             }
+            ActionKind::Api(index) => RECIPES[usize::from(index)].needs,
         }
     }
 
     /// Whether the action issues a new key (which must then be delivered somewhere).
     pub fn issues_new_key(self, revoke_only: bool) -> bool {
-        self == ActionKind::GitlabRotate && !revoke_only
+        match self {
+            ActionKind::GitlabRotate => !revoke_only,
+            ActionKind::Api(index) => RECIPES[usize::from(index)].issues_new_key(revoke_only),
+            _ => false,
+        }
     }
 }
 
@@ -221,11 +254,34 @@ mod tests {
 
     #[test]
     fn every_action_name_round_trips_and_unknown_names_list_the_known_ones() {
-        for kind in ALL_ACTIONS {
+        for kind in all_actions() {
             assert_eq!(ActionKind::parse(kind.name()), Ok(kind));
         }
         let err = ActionKind::parse("github-delete").unwrap_err();
         assert!(err.contains("github-revoke") && err.contains("guided"), "{err}");
+    }
+
+    #[test]
+    fn every_recipe_is_documented_and_used_by_a_built_in_rule() {
+        let rules = RuleSet::defaults().unwrap();
+        for (index, recipe) in RECIPES.iter().enumerate() {
+            let kind = ActionKind::Api(u16::try_from(index).unwrap());
+            assert_eq!(ActionKind::parse(recipe.name), Ok(kind));
+            assert!(recipe.docs.starts_with("https://"), "{}", recipe.name);
+            assert!(!recipe.describe.is_empty() && !recipe.needs.is_empty(), "{}", recipe.name);
+            assert!(recipe.base_url.is_empty() == recipe.base_url_variable.is_some(), "{}", recipe.name);
+            assert!(
+                rules.rules.iter().any(|rule| rule.rotate.as_ref().is_some_and(|rotation| rotation.action == kind)),
+                "no rule uses {}",
+                recipe.name
+            );
+            match recipe.shape {
+                Shape::Revoke => assert!(recipe.revoke.is_some() && recipe.create.is_none(), "{}", recipe.name),
+                Shape::Roll | Shape::Replace => {
+                    assert!(recipe.create.is_some() && !recipe.new_key.0.is_empty(), "{}", recipe.name)
+                }
+            }
+        }
     }
 
     /// `--endpoint NAME=URL` must move verification and rotation of a provider together.
@@ -233,17 +289,27 @@ mod tests {
     fn rotating_rules_share_their_verifiers_provider_name_and_base_url() {
         let rules = RuleSet::defaults().unwrap();
         let rotating: Vec<_> = rules.rules.iter().filter(|rule| rule.rotate.is_some()).collect();
-        assert!(rotating.len() >= 15, "{} rules rotate", rotating.len());
+        assert!(rotating.len() >= 40, "{} rules rotate", rotating.len());
         for rule in rotating {
             let action = rule.rotate.as_ref().unwrap().action;
             let Some(verifier) = rule.verify.as_ref() else {
-                // Only GitHub's revocation API takes tokens nobody can verify (refresh tokens).
-                assert_eq!(action, ActionKind::GithubRevoke, "{}: a rotating rule needs a verifier", rule.id);
+                // GitHub's revocation API takes tokens nobody can verify (refresh tokens); recipes
+                // for keys without a verifier (Vault, Okta, Tailscale auth keys) skip the confirmation.
+                assert!(
+                    action == ActionKind::GithubRevoke || action.recipe().is_some(),
+                    "{}: a rotating rule needs a verifier",
+                    rule.id
+                );
                 continue;
             };
-            match action.endpoint() {
-                Some(("aws-iam", _)) => assert_eq!(verifier.provider, "aws"),
-                Some((name, base_url)) => {
+            match (action.endpoint(), action.recipe()) {
+                (Some(("aws-iam", _)), _) => assert_eq!(verifier.provider, "aws"),
+                // A recipe on another host than the verifier has a name of its own, so that
+                // `--endpoint` never moves one without the other by accident.
+                (Some((name, base_url)), Some(_)) if base_url != verifier.base_url => {
+                    assert_ne!(name, verifier.provider, "{}", rule.id)
+                }
+                (Some((name, base_url)), _) => {
                     assert_eq!(
                         (verifier.provider.as_str(), verifier.base_url.as_str()),
                         (name, base_url),
@@ -251,7 +317,7 @@ mod tests {
                         rule.id
                     )
                 }
-                None => assert_eq!(action, ActionKind::Guided),
+                (None, _) => assert_eq!(action, ActionKind::Guided),
             }
             assert!(rule.rotate.as_ref().unwrap().console.as_deref().is_some_and(|url| url.starts_with("https://")));
         }

@@ -182,6 +182,7 @@ fn through_gateway(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Re
             detail: String::new(),
             new_key_id: new_key_id.clone(),
             deactivate_after: None,
+            resume: None,
         };
         return match deactivate_through_gateway(rotator, target, &entry)? {
             Some(outcome) => Ok(outcome),

@@ -18,6 +18,9 @@ mod guided;
 pub mod hooks;
 mod plan;
 pub mod providers;
+pub mod recipe;
+pub mod recipes;
+mod replace;
 mod runner;
 pub mod state;
 mod target;
@@ -31,7 +34,7 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
 
 /// The user's own management credentials keyhound may read from the
 /// environment; their values are masked in every message like found secrets.
-pub(crate) const MANAGEMENT_VARIABLES: [&str; 7] = [
+pub(crate) const MANAGEMENT_VARIABLES: [&str; 10] = [
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "SENDGRID_MANAGEMENT_KEY",
@@ -39,4 +42,7 @@ pub(crate) const MANAGEMENT_VARIABLES: [&str; 7] = [
     "ANTHROPIC_ADMIN_KEY",
     "VAULT_TOKEN",
     "GITHUB_TOKEN",
+    "TAILSCALE_API_KEY",
+    "CLOUDFLARE_API_TOKEN",
+    "MAPBOX_ACCESS_TOKEN",
 ];

@@ -23,7 +23,7 @@ use super::gateway::Gateway;
 use super::hooks::{post_webhook, run_command, HOOK_TIMEOUT};
 use super::state::{current_user, now, AuditLog, AuditRecord, Entry, Progress, StateFile};
 use super::target::{collect_targets, How, Target};
-use super::{guided, providers};
+use super::{guided, providers, replace};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -91,6 +91,9 @@ pub(super) enum Outcome {
     Done { detail: String, new_key_id: Option<String> },
     /// Waiting; `deactivate_after` for gateway grace periods.
     Pending { detail: String, new_key_id: Option<String>, deactivate_after: Option<String> },
+    /// A replacement is in place but the exposed key still works: `--complete`
+    /// revokes it (never creating another key).
+    Retiring { detail: String, new_key_id: Option<String> },
     /// Nothing changed, or a step failed.
     Failed(String),
     /// The provider does not know the key, and nothing says it was ever this provider's.
@@ -172,6 +175,14 @@ fn run_masker(findings: &[Finding], options: &RotateOptions) -> Masker {
 }
 
 impl Rotator<'_> {
+    /// `reason` with where to retire the key by hand.
+    pub(super) fn with_console(&self, reason: String, target: &Target<'_>) -> String {
+        match &target.console {
+            Some(console) => format!("{reason} (retire it by hand at {console})"),
+            None => reason,
+        }
+    }
+
     /// Prints one plan or outcome line: masked, and with control characters
     /// escaped (a file name must not forge a `keyhound:` line).
     pub(super) fn say(&self, what: &str, label: &str, text: &str) {
@@ -267,7 +278,7 @@ impl Rotator<'_> {
         Ok(())
     }
 
-    fn context<'c>(
+    pub(super) fn context<'c>(
         &'c self,
         base_url: &'c str,
         target: &'c Target<'_>,
@@ -288,6 +299,7 @@ impl Rotator<'_> {
     fn act(&mut self, target: &Target<'_>) -> anyhow::Result<Outcome> {
         match &target.how {
             How::Builtin(ActionKind::Guided) => guided::run(self, target),
+            How::Builtin(kind @ ActionKind::Api(_)) => replace::run(self, target, *kind),
             How::Builtin(kind) => {
                 let base_url = self.base_url(*kind);
                 let ctx = self.context(&base_url, target, &target.details);
@@ -295,7 +307,7 @@ impl Rotator<'_> {
                     Ok(effect) => self.follow_up(target, effect),
                     Err(reason) => {
                         self.record(target, "revoke", "failed", &reason, None)?;
-                        Ok(Outcome::Failed(with_console(reason, target)))
+                        Ok(Outcome::Failed(self.with_console(reason, target)))
                     }
                 }
             }
@@ -329,7 +341,7 @@ impl Rotator<'_> {
     }
 
     /// After the provider acted: deliver a new key, then confirm the old one is dead.
-    fn follow_up(&mut self, target: &Target<'_>, effect: Effect) -> anyhow::Result<Outcome> {
+    pub(super) fn follow_up(&mut self, target: &Target<'_>, effect: Effect) -> anyhow::Result<Outcome> {
         match effect {
             Effect::AlreadyDead(detail) if target.status != Some(Status::Live) => {
                 // Never verified live: "unknown key" may mean revoked, or another
@@ -484,6 +496,11 @@ impl Rotator<'_> {
             .find_map(|fingerprint| self.state.get(fingerprint))
             .cloned()
             .context("pending targets have a state entry")?;
+        if entry.resume.as_deref() == Some(replace::RESUME_REVOKE) {
+            if let How::Builtin(kind @ ActionKind::Api(_)) = target.how {
+                return replace::retire(self, target, kind, entry.new_key_id.clone());
+            }
+        }
         if let Some(after) = &entry.deactivate_after {
             let due = after.as_str() <= now().as_str();
             if !due {
@@ -536,6 +553,7 @@ impl Rotator<'_> {
 
     /// Prints, counts and remembers an outcome.
     fn settle(&mut self, target: &Target<'_>, outcome: Outcome) -> anyhow::Result<()> {
+        let mut resume = None;
         let (progress, detail, new_key_id, deactivate_after) = match outcome {
             Outcome::Failed(reason) => {
                 self.summary.failed += 1;
@@ -557,6 +575,12 @@ impl Rotator<'_> {
                 self.say("pending", &target.label(), &detail);
                 (Progress::Pending, detail, new_key_id, deactivate_after)
             }
+            Outcome::Retiring { detail, new_key_id } => {
+                self.summary.pending += 1;
+                self.say("pending", &target.label(), &detail);
+                resume = Some(replace::RESUME_REVOKE.to_string());
+                (Progress::Pending, detail, new_key_id, None)
+            }
         };
         let detail = self.masked(&detail);
         let entry = Entry {
@@ -568,6 +592,7 @@ impl Rotator<'_> {
             detail,
             new_key_id,
             deactivate_after,
+            resume,
         };
         self.state.record(&target.fingerprints, &entry)
     }
@@ -575,7 +600,7 @@ impl Rotator<'_> {
     /// Keeps a new key that could not be delivered, readable only by the user,
     /// under `<state dir>/undelivered/<fingerprint>.key`; the fingerprint must
     /// be one (a crafted report cannot name another file).
-    fn save_undelivered(&self, target: &Target<'_>, new_secret: &Secret) -> anyhow::Result<PathBuf> {
+    pub(super) fn save_undelivered(&self, target: &Target<'_>, new_secret: &Secret) -> anyhow::Result<PathBuf> {
         use std::io::Write as _;
         let fingerprint = crate::finding::Fingerprint::parse(&target.fingerprints[0]).map_err(anyhow::Error::msg)?;
         let state_dir = self.options.state_path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -586,12 +611,5 @@ impl Rotator<'_> {
             .with_context(|| format!("saving the undelivered key to {}", path.display()))?;
         writeln!(file, "{}", new_secret.expose()).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
-    }
-}
-
-fn with_console(reason: String, target: &Target<'_>) -> String {
-    match &target.console {
-        Some(console) => format!("{reason} (retire it by hand at {console})"),
-        None => reason,
     }
 }

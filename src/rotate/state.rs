@@ -43,6 +43,9 @@ pub struct Entry {
     /// When the exposed key is to be deactivated (gateway rotations with a grace period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_after: Option<String>,
+    /// What `--complete` still has to do (`revoke`: a replacement is in place, the exposed key is not yet revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
 }
 
 /// The state file: rotations by fingerprint.
@@ -193,6 +196,7 @@ mod tests {
             detail: "revoked".into(),
             new_key_id: None,
             deactivate_after: None,
+            resume: None,
         }
     }
 
