@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::finding::Secret;
@@ -20,6 +20,9 @@ use crate::verify::http::{Request, Response};
 
 use super::action::{ActionContext, Effect};
 use super::providers::{json_of, send, unexpected};
+
+/// What values are percent-encoded in paths and forms: all but RFC 3986's unreserved characters.
+const ENCODED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// What a recipe does to the exposed key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +223,7 @@ impl<'a> Vars<'a> {
             let (name, encode) = name.strip_prefix("raw:").map_or((name, encode), |name| (name, false));
             let value = self.value(name)?;
             if encode {
-                out.extend(utf8_percent_encode(&value, NON_ALPHANUMERIC));
+                out.extend(utf8_percent_encode(&value, ENCODED));
             } else {
                 out.push_str(&value);
             }

@@ -77,6 +77,10 @@ pub(crate) fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
         "KEYHOUND_DEEPSEEK_ADMIN_KEY",
         "VAULT_ADDR",
         "VAULT_TOKEN",
+        "OKTA_ORG_URL",
+        "TAILSCALE_API_KEY",
+        "CLOUDFLARE_API_TOKEN",
+        "MAPBOX_ACCESS_TOKEN",
     ] {
         command.env_remove(variable);
     }
