@@ -62,3 +62,64 @@ impl Rotator<'_> {
         steps.join("; then ")
     }
 }
+
+#[cfg(test)]
+mod rotation_docs {
+    use std::collections::BTreeMap;
+
+    use crate::rules::RuleSet;
+
+    const START: &str = "<!-- providers:start -->\n";
+    const END: &str = "<!-- providers:end -->";
+
+    /// One table row per provider: its rotation kind and the actions or console.
+    fn table(rules: &RuleSet) -> String {
+        // Per provider: (some rule rotates through the API, some rule is guided, how).
+        let mut providers: BTreeMap<String, (bool, bool, Vec<String>)> = BTreeMap::new();
+        for rule in &rules.rules {
+            let Some(kind) = crate::rotate::action::rotation_of(rule) else { continue };
+            let name = rule.provider.as_ref().map_or_else(|| rule.id.clone(), |provider| provider.name.clone());
+            let entry = providers.entry(name).or_default();
+            let how = match kind.kind() {
+                "api" => format!("`{}`", kind.name()),
+                _ => rule
+                    .provider
+                    .as_ref()
+                    .and_then(|provider| provider.console.clone())
+                    .map_or_else(|| "console".to_string(), |console| format!("<{console}>")),
+            };
+            entry.0 |= kind.kind() == "api";
+            entry.1 |= kind.kind() == "guided";
+            if !entry.2.contains(&how) {
+                entry.2.push(how);
+            }
+        }
+        let mut text = String::from("| provider | rotation | how |\n|---|---|---|\n");
+        for (name, (api, guided, how)) in providers {
+            let kind = match (api, guided) {
+                (true, true) => "api, guided",
+                (true, false) => "api",
+                _ => "guided",
+            };
+            text.push_str(&format!("| {name} | {kind} | {} |\n", how.join(", ")));
+        }
+        text
+    }
+
+    #[test]
+    fn docs_rotation_lists_every_provider_with_its_rotation_kind() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rotation.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let start = doc.find(START).expect("docs/rotation.md has the providers markers") + START.len();
+        let end = doc.find(END).expect("docs/rotation.md has the providers end marker");
+        let expected = table(&RuleSet::defaults().unwrap());
+        if std::env::var_os("KEYHOUND_UPDATE_DOCS").is_some() {
+            std::fs::write(path, format!("{}{expected}{}", &doc[..start], &doc[end..])).unwrap();
+            return;
+        }
+        assert!(
+            doc[start..end] == expected,
+            "docs/rotation.md's provider table is out of date: KEYHOUND_UPDATE_DOCS=1 cargo test --lib rotation_docs"
+        );
+    }
+}
