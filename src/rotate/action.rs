@@ -33,6 +33,8 @@ pub enum ActionKind {
     NpmDelete,
     /// SendGrid: delete the key by its id.
     SendgridDelete,
+    /// A database password: log in with it and set a new one.
+    DatabasePassword,
     /// No key API: a guided (or gateway-driven) replace-then-retire flow.
     Guided,
     /// A provider rotation described as data: [`super::recipes::RECIPES`]`[index]`.
@@ -40,17 +42,18 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
-    /// The rotation kind shown by `keyhound rules list`: `guided` or `api`.
+    /// The rotation kind shown by `keyhound rules list`: `api`, `database` or `guided`.
     pub fn kind(self) -> &'static str {
         match self {
             ActionKind::Guided => "guided",
+            ActionKind::DatabasePassword => "database",
             _ => "api",
         }
     }
 }
 
 /// The actions written as code (the others are [`super::recipes::RECIPES`]).
-const CODED_ACTIONS: [ActionKind; 9] = [
+const CODED_ACTIONS: [ActionKind; 10] = [
     ActionKind::GithubRevoke,
     ActionKind::GitlabRotate,
     ActionKind::SlackRevoke,
@@ -59,6 +62,7 @@ const CODED_ACTIONS: [ActionKind; 9] = [
     ActionKind::AnthropicDeactivate,
     ActionKind::NpmDelete,
     ActionKind::SendgridDelete,
+    ActionKind::DatabasePassword,
     ActionKind::Guided,
 ];
 
@@ -96,6 +100,7 @@ impl ActionKind {
             ActionKind::AnthropicDeactivate => "anthropic-deactivate",
             ActionKind::NpmDelete => "npm-delete",
             ActionKind::SendgridDelete => "sendgrid-delete",
+            ActionKind::DatabasePassword => "database-password",
             ActionKind::Guided => "guided",
             ActionKind::Api(index) => RECIPES[usize::from(index)].name,
         }
@@ -113,7 +118,7 @@ impl ActionKind {
             ActionKind::AnthropicDeactivate => ("anthropic", "https://api.anthropic.com"),
             ActionKind::NpmDelete => ("npm", "https://registry.npmjs.org"),
             ActionKind::SendgridDelete => ("sendgrid", "https://api.sendgrid.com"),
-            ActionKind::Guided => return None,
+            ActionKind::Guided | ActionKind::DatabasePassword => return None,
             ActionKind::Api(index) => (RECIPES[usize::from(index)].endpoint, RECIPES[usize::from(index)].base_url),
         })
     }
@@ -139,6 +144,11 @@ impl ActionKind {
                 "delete the key by its id (DELETE /v3/api_keys/ID), with SENDGRID_MANAGEMENT_KEY when set, else itself"
             }
             ActionKind::Guided => "guided replacement: create a new key in the console, deliver it, retire the old one",
+            ActionKind::DatabasePassword => {
+                "log in with the exposed password and set a new random one (PostgreSQL: ALTER ROLE CURRENT_USER with a \
+                 SCRAM verifier; MariaDB: SET PASSWORD with a hash; MySQL: ALTER USER CURRENT_USER()), deliver it, check that it logs in and the \
+                 old one no longer does"
+            }
             ActionKind::Api(index) => {
                 let recipe = &RECIPES[usize::from(index)];
                 match (recipe.shape, revoke_only && recipe.can_revoke_alone()) {
@@ -149,10 +159,11 @@ impl ActionKind {
         }
     }
 
-    /// The plan's group: `API replace`, `API revoke` or `guided`.
+    /// The plan's group: `API replace`, `API revoke`, `database` or `guided`.
     pub fn group(self, revoke_only: bool) -> &'static str {
         match self {
             ActionKind::Guided => "guided",
+            ActionKind::DatabasePassword => "database",
             kind if kind.issues_new_key(revoke_only) => "API replace",
             _ => "API revoke",
         }
@@ -171,6 +182,10 @@ impl ActionKind {
                 "a person at the provider's console (or KEYHOUND_NEW_KEY_<PROVIDER> with the new key)"
             }
             ActionKind::Api(index) => RECIPES[usize::from(index)].needs,
+            ActionKind::DatabasePassword => {
+                "--verify-network-hosts (the host comes from the scanned file), a --deliver-* target, and the \
+                 connection string in the report (--show-secrets)"
+            }
         }
     }
 
@@ -178,6 +193,7 @@ impl ActionKind {
     pub fn issues_new_key(self, revoke_only: bool) -> bool {
         match self {
             ActionKind::GitlabRotate => !revoke_only,
+            ActionKind::DatabasePassword => true,
             ActionKind::Api(index) => RECIPES[usize::from(index)].issues_new_key(revoke_only),
             _ => false,
         }
@@ -196,12 +212,16 @@ pub struct Rotation {
 /// The rotation a rule's secrets get: the one it declares, else the guided
 /// flow for every rule whose keys a provider's API tells live from dead (a
 /// new key can be checked before it is delivered, the old one until it dies).
-/// Offline checks (JWTs, private keys) and database logins have none yet.
+/// Database logins get a new password. Offline checks (JWTs, private keys) have none yet.
 pub fn rotation_of(rule: &crate::rules::Rule) -> Option<ActionKind> {
-    rule.rotate
-        .as_ref()
-        .map(|rotation| rotation.action)
-        .or_else(|| rule.verify.as_deref().filter(|verifier| verifier.sends_requests()).map(|_| ActionKind::Guided))
+    if let Some(rotation) = &rule.rotate {
+        return Some(rotation.action);
+    }
+    let verifier = rule.verify.as_deref()?;
+    if verifier.is_database_login() {
+        return Some(ActionKind::DatabasePassword);
+    }
+    verifier.sends_requests().then_some(ActionKind::Guided)
 }
 
 /// What an action needs.

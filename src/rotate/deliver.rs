@@ -166,14 +166,25 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
 }
 
 /// The `.env` text with the new key in place of the old (or set for `variable`).
+/// A value that is a connection string with the old key as its password
+/// (`postgres://app:OLD@db/app`) gets the new password in the same place.
 pub fn update_env_text(text: &str, variable: Option<&str>, old: &str, new: &str) -> Result<String, String> {
     let mut out = String::with_capacity(text.len() + new.len());
     let mut replaced = 0;
+    let in_uri = format!(":{old}@");
     for line in text.split_inclusive('\n') {
         match parse_assignment(line) {
             Some(assignment) if variable.map_or(assignment.value == old, |variable| assignment.name == variable) => {
                 out.push_str(assignment.head);
                 out.push_str(new);
+                out.push_str(assignment.tail);
+                replaced += 1;
+            }
+            Some(assignment)
+                if variable.is_none() && assignment.value.contains("://") && assignment.value.contains(&in_uri) =>
+            {
+                out.push_str(assignment.head);
+                out.push_str(&assignment.value.replacen(&in_uri, &format!(":{new}@"), 1));
                 out.push_str(assignment.tail);
                 replaced += 1;
             }
@@ -240,6 +251,16 @@ mod tests {
         let text = "# app\nexport DEEPSEEK_API_KEY=\"sk-old\" # prod\r\nOTHER=1\nUNRELATED=sk-older\n";
         let updated = update_env_text(text, None, "sk-old", "sk-new").unwrap();
         assert_eq!(updated, "# app\nexport DEEPSEEK_API_KEY=\"sk-new\" # prod\r\nOTHER=1\nUNRELATED=sk-older\n");
+    }
+
+    #[test]
+    fn a_connection_string_gets_the_new_password_in_place_of_the_old() {
+        let text = "DATABASE_URL=postgres://app:Old9pw@db:5432/app?sslmode=require\nOTHER=postgres://x:Old9pwX@db/x\n";
+        let updated = update_env_text(text, None, "Old9pw", "New7pw").unwrap();
+        assert_eq!(
+            updated,
+            "DATABASE_URL=postgres://app:New7pw@db:5432/app?sslmode=require\nOTHER=postgres://x:Old9pwX@db/x\n"
+        );
     }
 
     #[test]

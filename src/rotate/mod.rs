@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod admin_keys;
+mod database;
 pub mod deliver;
 pub mod gateway;
 mod guided;

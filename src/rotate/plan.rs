@@ -65,43 +65,37 @@ impl Rotator<'_> {
 
 #[cfg(test)]
 mod rotation_docs {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use crate::rules::RuleSet;
 
     const START: &str = "<!-- providers:start -->\n";
     const END: &str = "<!-- providers:end -->";
 
-    /// One table row per provider: its rotation kind and the actions or console.
+    /// One table row per provider: its rotation kinds and the actions or console.
     fn table(rules: &RuleSet) -> String {
-        // Per provider: (some rule rotates through the API, some rule is guided, how).
-        let mut providers: BTreeMap<String, (bool, bool, Vec<String>)> = BTreeMap::new();
+        let mut providers: BTreeMap<String, (BTreeSet<&str>, Vec<String>)> = BTreeMap::new();
         for rule in &rules.rules {
             let Some(kind) = crate::rotate::action::rotation_of(rule) else { continue };
             let name = rule.provider.as_ref().map_or_else(|| rule.id.clone(), |provider| provider.name.clone());
             let entry = providers.entry(name).or_default();
             let how = match kind.kind() {
-                "api" => format!("`{}`", kind.name()),
-                _ => rule
+                "guided" => rule
                     .provider
                     .as_ref()
                     .and_then(|provider| provider.console.clone())
                     .map_or_else(|| "console".to_string(), |console| format!("<{console}>")),
+                _ => format!("`{}`", kind.name()),
             };
-            entry.0 |= kind.kind() == "api";
-            entry.1 |= kind.kind() == "guided";
-            if !entry.2.contains(&how) {
-                entry.2.push(how);
+            entry.0.insert(kind.kind());
+            if !entry.1.contains(&how) {
+                entry.1.push(how);
             }
         }
         let mut text = String::from("| provider | rotation | how |\n|---|---|---|\n");
-        for (name, (api, guided, how)) in providers {
-            let kind = match (api, guided) {
-                (true, true) => "api, guided",
-                (true, false) => "api",
-                _ => "guided",
-            };
-            text.push_str(&format!("| {name} | {kind} | {} |\n", how.join(", ")));
+        for (name, (kinds, how)) in providers {
+            let kinds: Vec<&str> = kinds.into_iter().collect();
+            text.push_str(&format!("| {name} | {} | {} |\n", kinds.join(", "), how.join(", ")));
         }
         text
     }

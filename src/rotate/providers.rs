@@ -26,6 +26,7 @@ pub fn execute(kind: ActionKind, ctx: &ActionContext<'_>) -> Result<Effect, Stri
         ActionKind::SendgridDelete => sendgrid_delete(ctx),
         ActionKind::Guided => Err("the guided flow is not a single request".into()),
         ActionKind::Api(_) => Err("provider recipes run through rotate::recipe".into()),
+        ActionKind::DatabasePassword => Err("database passwords are changed by rotate::database".into()),
     }
 }
 

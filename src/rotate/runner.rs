@@ -23,7 +23,7 @@ use super::gateway::Gateway;
 use super::hooks::{post_webhook, run_command, HOOK_TIMEOUT};
 use super::state::{current_user, now, AuditLog, AuditRecord, Entry, Progress, StateFile};
 use super::target::{collect_targets, How, Target};
-use super::{guided, providers, replace};
+use super::{database, guided, providers, replace};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -300,6 +300,7 @@ impl Rotator<'_> {
         match &target.how {
             How::Builtin(ActionKind::Guided) => guided::run(self, target),
             How::Builtin(kind @ ActionKind::Api(_)) => replace::run(self, target, *kind),
+            How::Builtin(ActionKind::DatabasePassword) => database::run(self, target),
             How::Builtin(kind) => {
                 let base_url = self.base_url(*kind);
                 let ctx = self.context(&base_url, target, &target.details);

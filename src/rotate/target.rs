@@ -54,6 +54,8 @@ pub struct Target<'a> {
     pub fingerprints: Vec<String>,
     /// Where it was found (`path:line`, with the commit in history scans).
     pub locations: Vec<String>,
+    /// The database login around a password (from the connection string on its line).
+    pub database: Option<crate::verify::database::Target>,
 }
 
 impl Target<'_> {
@@ -206,13 +208,28 @@ pub fn collect_targets<'a>(
                 companions,
                 status,
                 confidence: finding.confidence,
-                details,
                 fingerprints: vec![fingerprint],
                 locations: vec![location],
+                database: database_login(rule, finding, &details),
+                details,
             }),
         }
     }
     (targets, skipped)
+}
+
+/// The database login a password belongs to: what a live verification
+/// recorded, else the connection string on its line (a report keeps only the
+/// match, which may end inside the host name).
+fn database_login(
+    rule: &Rule,
+    finding: &Finding,
+    details: &BTreeMap<String, Value>,
+) -> Option<crate::verify::database::Target> {
+    rule.verify.as_deref().filter(|verifier| verifier.is_database_login())?;
+    let (line, secret) = (finding.line.expose(), finding.secret.expose());
+    crate::verify::database::target_from_details(details, secret)
+        .or_else(|| crate::verify::database::target_in(line, secret))
 }
 
 fn location_of(finding: &Finding) -> String {

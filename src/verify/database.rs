@@ -59,6 +59,23 @@ pub fn target_in(line: &str, secret: &str) -> Option<Target> {
     })
 }
 
+/// The login a live verification recorded (`scheme`, `host`, `port`, `user`,
+/// `database`), with `password`: how `keyhound rotate` finds the server again
+/// from a JSON report, which holds the secret but not its line.
+pub fn target_from_details(details: &BTreeMap<String, Value>, password: &str) -> Option<Target> {
+    let text = |name: &str| details.get(name).and_then(Value::as_str).map(str::to_string);
+    let scheme = text("scheme")?;
+    SCHEMES.iter().find(|(known, _)| *known == scheme)?;
+    Some(Target {
+        host: text("host")?,
+        port: details.get("port").and_then(Value::as_u64).and_then(|port| u16::try_from(port).ok())?,
+        user: text("user").unwrap_or_default(),
+        password: password.to_string(),
+        database: text("database").unwrap_or_default(),
+        scheme,
+    })
+}
+
 fn percent_decode(text: &str) -> Option<String> {
     percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|decoded| decoded.into_owned())
 }
@@ -74,6 +91,7 @@ pub fn check(target: &Target, timeout: Duration) -> Verification {
     };
     if verification.status == Status::Live {
         let facts: BTreeMap<String, Value> = [
+            ("scheme", Value::String(target.scheme.clone())),
             ("host", Value::String(target.host.clone())),
             ("port", Value::from(target.port)),
             ("user", Value::String(target.user.clone())),
@@ -88,7 +106,8 @@ pub fn check(target: &Target, timeout: Duration) -> Verification {
     verification
 }
 
-fn postgres(target: &Target, timeout: Duration) -> Verification {
+/// A PostgreSQL login as `target` says (user `postgres` when the URI names none).
+pub fn postgres_config(target: &Target, timeout: Duration) -> postgres::Config {
     let mut config = postgres::Config::new();
     config
         .host(&target.host)
@@ -96,11 +115,30 @@ fn postgres(target: &Target, timeout: Duration) -> Verification {
         .user(if target.user.is_empty() { "postgres" } else { &target.user })
         .password(&target.password)
         .connect_timeout(timeout)
-        .application_name("keyhound-verify");
+        .application_name("keyhound");
     if !target.database.is_empty() {
         config.dbname(&target.database);
     }
-    match config.connect(postgres::NoTls) {
+    config
+}
+
+/// A MySQL/MariaDB login as `target` says (user `root` when the URI names none), over TCP.
+pub fn mysql_options(target: &Target, timeout: Duration) -> mysql::OptsBuilder {
+    mysql::OptsBuilder::new()
+        .ip_or_hostname(Some(target.host.clone()))
+        .tcp_port(target.port)
+        .user(Some(if target.user.is_empty() { "root" } else { &target.user }))
+        .pass(Some(target.password.clone()))
+        .db_name((!target.database.is_empty()).then(|| target.database.clone()))
+        .prefer_socket(false)
+        .max_allowed_packet(Some(1 << 20))
+        .tcp_connect_timeout(Some(timeout))
+        .read_timeout(Some(timeout))
+        .write_timeout(Some(timeout))
+}
+
+fn postgres(target: &Target, timeout: Duration) -> Verification {
+    match postgres_config(target, timeout).connect(postgres::NoTls) {
         Ok(client) => {
             drop(client);
             Verification { status: Status::Live, details: BTreeMap::new() }
@@ -157,18 +195,7 @@ fn mysql(target: &Target, timeout: Duration) -> Verification {
     // login stopped later (no access to the named database, no such database).
     const ACCESS_DENIED: u16 = 1045;
     const PASSWORD_ACCEPTED: [u16; 2] = [1044, 1049];
-    let options = mysql::OptsBuilder::new()
-        .ip_or_hostname(Some(target.host.clone()))
-        .tcp_port(target.port)
-        .user(Some(if target.user.is_empty() { "root" } else { &target.user }))
-        .pass(Some(target.password.clone()))
-        .db_name((!target.database.is_empty()).then(|| target.database.clone()))
-        .prefer_socket(false)
-        .max_allowed_packet(Some(1 << 20))
-        .tcp_connect_timeout(Some(timeout))
-        .read_timeout(Some(timeout))
-        .write_timeout(Some(timeout));
-    match mysql::Conn::new(options) {
+    match mysql::Conn::new(mysql_options(target, timeout)) {
         Ok(connection) => {
             drop(connection);
             Verification { status: Status::Live, details: BTreeMap::new() }

@@ -119,6 +119,11 @@ impl Verifier {
         matches!(self.method, Method::Template(_) | Method::AwsSts | Method::GcpServiceAccount)
     }
 
+    /// Whether verifying logs in to the database a connection string names.
+    pub fn is_database_login(&self) -> bool {
+        matches!(self.method, Method::Database)
+    }
+
     /// Whether the request's path is taken from the secret, a URL (`{{secret.path}}`: webhooks).
     pub fn path_from_secret(&self) -> bool {
         matches!(&self.method, Method::Template(template) if template.path.replace(' ', "").contains("{{secret.path}}"))

@@ -16,6 +16,7 @@ mod mock_provider;
 mod properties;
 mod readme_ci;
 mod rotate;
+mod rotate_database;
 mod rotate_guided;
 mod rotate_recipes;
 mod rule_examples;
