@@ -33,6 +33,8 @@ pub enum ActionKind {
     NpmDelete,
     /// SendGrid: delete the key by its id.
     SendgridDelete,
+    /// Google Cloud: delete a service-account key through IAM.
+    GcpKeyDelete,
     /// A database password: log in with it and set a new one.
     DatabasePassword,
     /// No key API: a guided (or gateway-driven) replace-then-retire flow.
@@ -53,7 +55,7 @@ impl ActionKind {
 }
 
 /// The actions written as code (the others are [`super::recipes::RECIPES`]).
-const CODED_ACTIONS: [ActionKind; 10] = [
+const CODED_ACTIONS: [ActionKind; 11] = [
     ActionKind::GithubRevoke,
     ActionKind::GitlabRotate,
     ActionKind::SlackRevoke,
@@ -62,6 +64,7 @@ const CODED_ACTIONS: [ActionKind; 10] = [
     ActionKind::AnthropicDeactivate,
     ActionKind::NpmDelete,
     ActionKind::SendgridDelete,
+    ActionKind::GcpKeyDelete,
     ActionKind::DatabasePassword,
     ActionKind::Guided,
 ];
@@ -100,6 +103,7 @@ impl ActionKind {
             ActionKind::AnthropicDeactivate => "anthropic-deactivate",
             ActionKind::NpmDelete => "npm-delete",
             ActionKind::SendgridDelete => "sendgrid-delete",
+            ActionKind::GcpKeyDelete => "gcp-key-delete",
             ActionKind::DatabasePassword => "database-password",
             ActionKind::Guided => "guided",
             ActionKind::Api(index) => RECIPES[usize::from(index)].name,
@@ -118,6 +122,7 @@ impl ActionKind {
             ActionKind::AnthropicDeactivate => ("anthropic", "https://api.anthropic.com"),
             ActionKind::NpmDelete => ("npm", "https://registry.npmjs.org"),
             ActionKind::SendgridDelete => ("sendgrid", "https://api.sendgrid.com"),
+            ActionKind::GcpKeyDelete => ("gcp-iam", "https://iam.googleapis.com"),
             ActionKind::Guided | ActionKind::DatabasePassword => return None,
             ActionKind::Api(index) => (RECIPES[usize::from(index)].endpoint, RECIPES[usize::from(index)].base_url),
         })
@@ -144,6 +149,10 @@ impl ActionKind {
                 "delete the key by its id (DELETE /v3/api_keys/ID), with SENDGRID_MANAGEMENT_KEY when set, else itself"
             }
             ActionKind::Guided => "guided replacement: create a new key in the console, deliver it, retire the old one",
+            ActionKind::GcpKeyDelete => {
+                "delete the key through IAM (DELETE /v1/projects/P/serviceAccounts/EMAIL/keys/ID), with \
+                 GOOGLE_OAUTH_ACCESS_TOKEN when set, else with a token the key file itself obtains"
+            }
             ActionKind::DatabasePassword => {
                 "log in with the exposed password and set a new random one (PostgreSQL: ALTER ROLE CURRENT_USER with a \
                  SCRAM verifier; MariaDB: SET PASSWORD with a hash; MySQL: ALTER USER CURRENT_USER()), deliver it, check that it logs in and the \
@@ -178,6 +187,10 @@ impl ActionKind {
             ActionKind::OpenaiDelete => "OPENAI_ADMIN_KEY",
             ActionKind::AnthropicDeactivate => "ANTHROPIC_ADMIN_KEY",
             ActionKind::SendgridDelete => "SENDGRID_MANAGEMENT_KEY, else the exposed key",
+            ActionKind::GcpKeyDelete => {
+                "GOOGLE_OAUTH_ACCESS_TOKEN of an account allowed to delete keys (gcloud auth print-access-token), \
+                 else the key file (its account rarely may delete its own keys)"
+            }
             ActionKind::Guided => {
                 "a person at the provider's console (or KEYHOUND_NEW_KEY_<PROVIDER> with the new key)"
             }
@@ -240,6 +253,10 @@ pub struct ActionContext<'a> {
     pub details: &'a BTreeMap<String, Value>,
     /// Revoke instead of rotating where both are possible.
     pub revoke_only: bool,
+    /// The file the key was found in (a service-account key file).
+    pub key_file: Option<&'a std::path::Path>,
+    /// The user's endpoint overrides (`--endpoint NAME=URL`), for actions that call two hosts.
+    pub endpoints: &'a BTreeMap<String, String>,
 }
 
 impl ActionContext<'_> {
@@ -324,6 +341,7 @@ mod tests {
             };
             match (action.endpoint(), action.recipe()) {
                 (Some(("aws-iam", _)), _) => assert_eq!(verifier.provider, "aws"),
+                (Some(("gcp-iam", _)), _) => assert_eq!(verifier.provider, "gcp-service-account"),
                 // A recipe on another host than the verifier has a name of its own, so that
                 // `--endpoint` never moves one without the other by accident.
                 (Some((name, base_url)), Some(_)) if base_url != verifier.base_url => {

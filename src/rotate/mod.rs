@@ -15,6 +15,7 @@ pub mod admin_keys;
 mod database;
 pub mod deliver;
 pub mod gateway;
+mod gcp;
 mod guided;
 pub mod hooks;
 mod plan;
@@ -35,7 +36,7 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
 
 /// The user's own management credentials keyhound may read from the
 /// environment; their values are masked in every message like found secrets.
-pub(crate) const MANAGEMENT_VARIABLES: [&str; 10] = [
+pub(crate) const MANAGEMENT_VARIABLES: [&str; 12] = [
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "SENDGRID_MANAGEMENT_KEY",
@@ -46,4 +47,6 @@ pub(crate) const MANAGEMENT_VARIABLES: [&str; 10] = [
     "TAILSCALE_API_KEY",
     "CLOUDFLARE_API_TOKEN",
     "MAPBOX_ACCESS_TOKEN",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "DD_APP_KEY",
 ];

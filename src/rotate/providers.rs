@@ -24,6 +24,7 @@ pub fn execute(kind: ActionKind, ctx: &ActionContext<'_>) -> Result<Effect, Stri
         ActionKind::AnthropicDeactivate => super::admin_keys::anthropic_deactivate(ctx),
         ActionKind::NpmDelete => npm_delete(ctx),
         ActionKind::SendgridDelete => sendgrid_delete(ctx),
+        ActionKind::GcpKeyDelete => super::gcp::delete_key(ctx),
         ActionKind::Guided => Err("the guided flow is not a single request".into()),
         ActionKind::Api(_) => Err("provider recipes run through rotate::recipe".into()),
         ActionKind::DatabasePassword => Err("database passwords are changed by rotate::database".into()),

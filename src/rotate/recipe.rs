@@ -220,8 +220,13 @@ impl<'a> Vars<'a> {
             let close = rest[open..].find('}').ok_or_else(|| format!("unclosed `{{` in `{template}`"))? + open;
             let name = &rest[open + 1..close];
             // `{raw:name}`: a value that is itself a path (`<id>/<token>`), never encoded.
-            let (name, encode) = name.strip_prefix("raw:").map_or((name, encode), |name| (name, false));
+            let (name, raw) = name.strip_prefix("raw:").map_or((name, false), |name| (name, true));
             let value = self.value(name)?;
+            // A raw value is a path the provider gave; it must stay a path on the same host.
+            if raw && !(value.starts_with('/') && !value.starts_with("//") && !value.contains("://")) {
+                return Err(format!("`{name}` is not a path on the provider's host"));
+            }
+            let encode = encode && !raw;
             if encode {
                 out.extend(utf8_percent_encode(&value, ENCODED));
             } else {
@@ -457,4 +462,73 @@ fn pick_element(body: &Value, array: &str, pick: Pick, secret: &str) -> Option<V
             Pick::LastFour(field) => item.pointer(field).and_then(Value::as_str) == Some(last_four),
         })
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::verify::http::Client;
+
+    fn with_vars(secret: &str, check: impl FnOnce(&mut Vars<'_>)) {
+        let client = Client::new(Duration::from_secs(1));
+        let (companions, details, endpoints) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let ctx = ActionContext {
+            client: &client,
+            base_url: "https://api.example.com",
+            timeout: Duration::from_secs(1),
+            secret,
+            companions: &companions,
+            details: &details,
+            revoke_only: false,
+            key_file: None,
+            endpoints: &endpoints,
+        };
+        let recipe = &super::super::recipes::RECIPES[0];
+        let mut vars = Vars::new(recipe, &ctx);
+        check(&mut vars);
+    }
+
+    #[test]
+    fn values_are_percent_encoded_in_paths_but_unreserved_characters_stay() {
+        with_vars("tok/en?x=1 y._~-", |vars| {
+            assert_eq!(vars.fill("/keys/{secret}", true).unwrap(), "/keys/tok%2Fen%3Fx%3D1%20y._~-");
+            assert_eq!(vars.fill("{secret}", false).unwrap(), "tok/en?x=1 y._~-");
+        });
+    }
+
+    #[test]
+    fn a_raw_path_from_an_answer_must_stay_on_the_providers_host() {
+        with_vars("k", |vars| {
+            vars.captured.insert("path".into(), Value::String("/api/v2/authentication-tokens/at-1".into()));
+            assert_eq!(vars.fill("{raw:path}", true).unwrap(), "/api/v2/authentication-tokens/at-1");
+            for hostile in ["https://evil.example/x", "//evil.example/x", "evil.example/x"] {
+                vars.captured.insert("path".into(), Value::String(hostile.into()));
+                assert!(vars.fill("{raw:path}", true).is_err(), "{hostile}");
+            }
+        });
+    }
+
+    #[test]
+    fn json_bodies_fill_strings_and_insert_captured_values_as_they_are() {
+        with_vars("s3cret", |vars| {
+            vars.captured.insert("scopes".into(), serde_json::json!(["a", "b"]));
+            let mut body = serde_json::json!({ "token": "{secret}", "scopes": "{json:scopes}" });
+            vars.fill_json(&mut body).unwrap();
+            assert_eq!(body, serde_json::json!({ "token": "s3cret", "scopes": ["a", "b"] }));
+        });
+    }
+
+    #[test]
+    fn a_missing_companion_or_capture_is_an_error_that_names_it() {
+        with_vars("k", |vars| {
+            let err = vars.fill("/a/{companion:twilio-account-sid}", true).unwrap_err();
+            assert!(err.contains("twilio-account-sid"), "{err}");
+            assert!(vars.fill("/a/{id}", true).unwrap_err().contains("`id`"));
+        });
+    }
 }

@@ -43,6 +43,9 @@ fn discord_webhook_path(secret: &str) -> Option<String> {
     Some(format!("/api{}", &secret[at..]))
 }
 
+const DATADOG_AUTH: Auth =
+    Auth { headers: &[("DD-API-KEY", "{secret}"), ("DD-APPLICATION-KEY", "{management}")], basic: None };
+
 const TAILSCALE_MANAGEMENT: Management = Management {
     variable: "TAILSCALE_API_KEY",
     auth: Auth { headers: &[("Authorization", "Bearer {management}")], basic: None },
@@ -66,6 +69,38 @@ pub static RECIPES: &[Recipe] = &[
                    the exposed token (DELETE /v3/user/tokens/ID)",
         docs: "https://vercel.com/docs/rest-api/authentication/delete-an-authentication-token",
         ..base("vercel-replace", "vercel", "https://api.vercel.com", Shape::Replace, BEARER)
+    },
+    Recipe {
+        lookup: Some(Call {
+            pick: Some(("/data", Pick::LastFour("/attributes/last4"))),
+            captures: &[Capture { name: "id", pointer: "/id" }],
+            ..call("GET", "/api/v2/api_keys?page%5Bsize%5D=100", &[200])
+        }),
+        create: Some(Call {
+            body: Body::Json(r#"{"data": {"type": "api_keys", "attributes": {"name": "keyhound rotation"}}}"#),
+            ..call("POST", "/api/v2/api_keys", &[200, 201])
+        }),
+        new_key: ("/data/attributes/key", Some("/data/id")),
+        revoke: Some(Call { gone: &[(404, None)], ..call("DELETE", "/api/v2/api_keys/{id}", &[204]) }),
+        management: Some(Management { variable: "DD_APP_KEY", auth: DATADOG_AUTH }),
+        management_required: true,
+        describe: "find the key by its last four characters (GET /api/v2/api_keys), create a new one, deliver and \
+                   check it, then delete the exposed one (DELETE /api/v2/api_keys/ID)",
+        needs: "an application key with api_keys_write and api_keys_delete in DD_APP_KEY",
+        docs: "https://docs.datadoghq.com/api/latest/key-management/",
+        ..base("datadog-replace", "datadog", "https://api.datadoghq.com", Shape::Replace, DATADOG_AUTH)
+    },
+    Recipe {
+        lookup: Some(Call {
+            captures: &[Capture { name: "token_path", pointer: "/data/links/auth-token" }],
+            gone: &[(401, None)],
+            ..call("GET", "/api/v2/account/details", &[200])
+        }),
+        revoke: Some(Call { gone: &[(404, None)], ..call("DELETE", "{raw:token_path}", &[204]) }),
+        describe: "find the token's own link (GET /api/v2/account/details, data.links.auth-token) and delete it \
+                   (DELETE /api/v2/authentication-tokens/ID)",
+        docs: "https://developer.hashicorp.com/terraform/cloud-docs/api-docs/user-tokens",
+        ..base("terraform-revoke", "terraform", "https://app.terraform.io", Shape::Revoke, BEARER)
     },
     Recipe {
         revoke: Some(Call { gone: &[(401, None)], ..call("DELETE", "/v2/access-token", &[204]) }),

@@ -14,7 +14,7 @@ use crate::private_file::{open_private, Open};
 use crate::redact::Masker;
 use crate::rules::RuleSet;
 use crate::verify::http::Client;
-use crate::verify::runner::{verify_secret, VerifyOptions};
+use crate::verify::runner::{verify_key_file, verify_secret, VerifyOptions};
 use crate::verify::{Status, Verification};
 
 use super::action::{ActionContext, ActionKind, Effect};
@@ -292,6 +292,8 @@ impl Rotator<'_> {
             companions: &target.companions,
             details,
             revoke_only: self.options.revoke_only,
+            key_file: target.key_file.as_deref(),
+            endpoints: &self.options.verify.endpoints,
         }
     }
 
@@ -377,9 +379,16 @@ impl Rotator<'_> {
         }
     }
 
-    /// Checks `secret` with the rule's verifier (the user's endpoint overrides apply).
+    /// Checks `secret` with the rule's verifier (the user's endpoint overrides apply);
+    /// a service-account key with the key file it was found in.
     pub fn check(&self, target: &Target<'_>, secret: &str) -> Verification {
-        verify_secret(target.rule, secret, &target.companions, &self.options.verify, &self.client)
+        let reads_key_file = target.rule.verify.as_deref().is_some_and(|verifier| verifier.reads_key_file());
+        match (&target.key_file, reads_key_file) {
+            (Some(path), true) if secret == target.secret.expose() => {
+                verify_key_file(target.rule, secret, path, &self.options.verify, &self.client)
+            }
+            _ => verify_secret(target.rule, secret, &target.companions, &self.options.verify, &self.client),
+        }
     }
 
     /// Checks until the exposed key is dead or `wait` passes; a key without verifier counts as done.

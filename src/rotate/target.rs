@@ -56,6 +56,8 @@ pub struct Target<'a> {
     pub locations: Vec<String>,
     /// The database login around a password (from the connection string on its line).
     pub database: Option<crate::verify::database::Target>,
+    /// The file it was found in, when it is one on disk (a service-account key file).
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl Target<'_> {
@@ -211,6 +213,7 @@ pub fn collect_targets<'a>(
                 fingerprints: vec![fingerprint],
                 locations: vec![location],
                 database: database_login(rule, finding, &details),
+                key_file: finding.origin.path().map(std::path::Path::to_path_buf),
                 details,
             }),
         }

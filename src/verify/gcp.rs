@@ -19,6 +19,10 @@ use super::http::Request;
 
 /// Google's OAuth token endpoint (the default base URL of the verifier).
 pub const TOKEN_URL: &str = "https://oauth2.googleapis.com";
+/// The scope verification asks for: reading only.
+pub const READ_ONLY_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform.read-only";
+/// The scope rotation asks for: deleting the key needs more than reading.
+pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// Content type of the token request.
 const FORM: &str = "application/x-www-form-urlencoded";
 /// Largest key file read.
@@ -82,13 +86,13 @@ impl ServiceAccount {
 }
 
 /// The token request: a JWT (RS256, valid five minutes from `now`, Unix
-/// seconds) signed with the account's key, for the JWT-bearer grant.
-pub fn token_request(base_url: &str, account: &ServiceAccount, now: u64) -> Result<Request, String> {
+/// seconds) signed with the account's key, for the JWT-bearer grant of `scope`.
+pub fn token_request(base_url: &str, account: &ServiceAccount, now: u64, scope: &str) -> Result<Request, String> {
     let audience = format!("{TOKEN_URL}/token");
     let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": account.private_key_id });
     let claims = serde_json::json!({
         "iss": account.client_email,
-        "scope": "https://www.googleapis.com/auth/cloud-platform.read-only",
+        "scope": scope,
         "aud": audience,
         "iat": now,
         "exp": now + 300,
@@ -139,7 +143,7 @@ mod tests {
         assert!(!format!("{account:?}").contains("PRIVATE KEY"), "Debug never shows the key");
         assert!(ServiceAccount::from_json(file, "0000000000000000000000000000000000000000").is_err());
         assert!(ServiceAccount::from_json("{\"private_key_id\": 1}", "x").is_err());
-        let request = token_request("https://oauth2.googleapis.com", &account, 1_700_000_000);
+        let request = token_request("https://oauth2.googleapis.com", &account, 1_700_000_000, READ_ONLY_SCOPE);
         assert!(request.is_err(), "a key that is not RSA PKCS#8 is named, not sent");
     }
 }

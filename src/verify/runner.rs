@@ -209,6 +209,32 @@ pub fn verify_secret(
     options: &VerifyOptions,
     client: &Client,
 ) -> Verification {
+    verify_one(rule, secret, companions, None, options, client)
+}
+
+/// [`verify_secret`] for a service-account key whose key file is at `path`
+/// (rotation's check that a deleted key no longer gets a token).
+pub fn verify_key_file(
+    rule: &Rule,
+    secret: &str,
+    path: &std::path::Path,
+    options: &VerifyOptions,
+    client: &Client,
+) -> Verification {
+    match gcp::ServiceAccount::from_file(path, secret) {
+        Ok(account) => verify_one(rule, secret, &BTreeMap::new(), Some(account), options, client),
+        Err(reason) => Verification::unknown(reason),
+    }
+}
+
+fn verify_one(
+    rule: &Rule,
+    secret: &str,
+    companions: &BTreeMap<String, String>,
+    service_account: Option<gcp::ServiceAccount>,
+    options: &VerifyOptions,
+    client: &Client,
+) -> Verification {
     let Some(verifier) = &rule.verify else { return Verification::unknown("the rule has no verifier") };
     if let Some(offline) = inspect_offline(verifier, secret, None) {
         return offline;
@@ -221,7 +247,7 @@ pub fn verify_secret(
         secret: secret.to_string(),
         companions: companions.clone(),
         target: None,
-        service_account: None,
+        service_account,
     };
     let urls = base_urls(verifier, options.endpoints.get(&verifier.provider).map(String::as_str));
     let deadline = Instant::now() + options.request_timeout * options.attempts.max(1) + Duration::from_secs(5);
@@ -423,7 +449,7 @@ fn build_request(verifier: &Verifier, base_url: &str, key: &JobKey) -> Result<Re
             Err("checked without an HTTP request".into())
         }
         Method::GcpServiceAccount => match &key.service_account {
-            Some(account) => gcp::token_request(base_url, account, gcp::now()),
+            Some(account) => gcp::token_request(base_url, account, gcp::now(), gcp::READ_ONLY_SCOPE),
             None => Err("no service-account key file to sign with".into()),
         },
         Method::AwsSts => {

@@ -119,6 +119,11 @@ impl Verifier {
         matches!(self.method, Method::Template(_) | Method::AwsSts | Method::GcpServiceAccount)
     }
 
+    /// Whether verifying reads the key file the secret was found in (service-account keys).
+    pub fn reads_key_file(&self) -> bool {
+        matches!(self.method, Method::GcpServiceAccount)
+    }
+
     /// Whether verifying logs in to the database a connection string names.
     pub fn is_database_login(&self) -> bool {
         matches!(self.method, Method::Database)

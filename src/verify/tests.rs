@@ -461,7 +461,13 @@ fn a_service_account_key_signs_a_short_lived_jwt_for_google_only() {
         serde_json::from_str(&std::fs::read_to_string(service_account_key_file(key_id)).unwrap()).unwrap();
     file["token_uri"] = "https://attacker.example/token".into();
     let account = super::gcp::ServiceAccount::from_json(&file.to_string(), key_id).unwrap();
-    let request = super::gcp::token_request("https://oauth2.googleapis.com", &account, 1_700_000_000).unwrap();
+    let request = super::gcp::token_request(
+        "https://oauth2.googleapis.com",
+        &account,
+        1_700_000_000,
+        super::gcp::READ_ONLY_SCOPE,
+    )
+    .unwrap();
     assert_eq!(request.url, "https://oauth2.googleapis.com/token");
     let body = request.body.unwrap().0;
     let assertion = body.split("assertion=").nth(1).unwrap();

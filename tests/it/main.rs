@@ -17,6 +17,7 @@ mod properties;
 mod readme_ci;
 mod rotate;
 mod rotate_database;
+mod rotate_gcp;
 mod rotate_guided;
 mod rotate_recipes;
 mod rule_examples;

@@ -81,6 +81,8 @@ pub(crate) fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
         "TAILSCALE_API_KEY",
         "CLOUDFLARE_API_TOKEN",
         "MAPBOX_ACCESS_TOKEN",
+        "GOOGLE_OAUTH_ACCESS_TOKEN",
+        "DD_APP_KEY",
     ] {
         command.env_remove(variable);
     }
