@@ -37,6 +37,8 @@ pub enum ActionKind {
     GcpKeyDelete,
     /// A database password: log in with it and set a new one.
     DatabasePassword,
+    /// Private keys and JWTs: what a person must do, and what keyhound can check.
+    OfflineGuided,
     /// No key API: a guided (or gateway-driven) replace-then-retire flow.
     Guided,
     /// A provider rotation described as data: [`super::recipes::RECIPES`]`[index]`.
@@ -47,7 +49,7 @@ impl ActionKind {
     /// The rotation kind shown by `keyhound rules list`: `api`, `database` or `guided`.
     pub fn kind(self) -> &'static str {
         match self {
-            ActionKind::Guided => "guided",
+            ActionKind::Guided | ActionKind::OfflineGuided => "guided",
             ActionKind::DatabasePassword => "database",
             _ => "api",
         }
@@ -55,7 +57,7 @@ impl ActionKind {
 }
 
 /// The actions written as code (the others are [`super::recipes::RECIPES`]).
-const CODED_ACTIONS: [ActionKind; 11] = [
+const CODED_ACTIONS: [ActionKind; 12] = [
     ActionKind::GithubRevoke,
     ActionKind::GitlabRotate,
     ActionKind::SlackRevoke,
@@ -66,6 +68,7 @@ const CODED_ACTIONS: [ActionKind; 11] = [
     ActionKind::SendgridDelete,
     ActionKind::GcpKeyDelete,
     ActionKind::DatabasePassword,
+    ActionKind::OfflineGuided,
     ActionKind::Guided,
 ];
 
@@ -105,6 +108,7 @@ impl ActionKind {
             ActionKind::SendgridDelete => "sendgrid-delete",
             ActionKind::GcpKeyDelete => "gcp-key-delete",
             ActionKind::DatabasePassword => "database-password",
+            ActionKind::OfflineGuided => "guided-offline",
             ActionKind::Guided => "guided",
             ActionKind::Api(index) => RECIPES[usize::from(index)].name,
         }
@@ -123,7 +127,7 @@ impl ActionKind {
             ActionKind::NpmDelete => ("npm", "https://registry.npmjs.org"),
             ActionKind::SendgridDelete => ("sendgrid", "https://api.sendgrid.com"),
             ActionKind::GcpKeyDelete => ("gcp-iam", "https://iam.googleapis.com"),
-            ActionKind::Guided | ActionKind::DatabasePassword => return None,
+            ActionKind::Guided | ActionKind::DatabasePassword | ActionKind::OfflineGuided => return None,
             ActionKind::Api(index) => (RECIPES[usize::from(index)].endpoint, RECIPES[usize::from(index)].base_url),
         })
     }
@@ -149,6 +153,10 @@ impl ActionKind {
                 "delete the key by its id (DELETE /v3/api_keys/ID), with SENDGRID_MANAGEMENT_KEY when set, else itself"
             }
             ActionKind::Guided => "guided replacement: create a new key in the console, deliver it, retire the old one",
+            ActionKind::OfflineGuided => {
+                "guide a person: a private key's fingerprint and where GitHub trusts it (with GITHUB_TOKEN), a JWT's \
+                 issuer and expiry; pending until --complete finds it retired"
+            }
             ActionKind::GcpKeyDelete => {
                 "delete the key through IAM (DELETE /v1/projects/P/serviceAccounts/EMAIL/keys/ID), with \
                  GOOGLE_OAUTH_ACCESS_TOKEN when set, else with a token the key file itself obtains"
@@ -171,7 +179,7 @@ impl ActionKind {
     /// The plan's group: `API replace`, `API revoke`, `database` or `guided`.
     pub fn group(self, revoke_only: bool) -> &'static str {
         match self {
-            ActionKind::Guided => "guided",
+            ActionKind::Guided | ActionKind::OfflineGuided => "guided",
             ActionKind::DatabasePassword => "database",
             kind if kind.issues_new_key(revoke_only) => "API replace",
             _ => "API revoke",
@@ -195,6 +203,9 @@ impl ActionKind {
                 "a person at the provider's console (or KEYHOUND_NEW_KEY_<PROVIDER> with the new key)"
             }
             ActionKind::Api(index) => RECIPES[usize::from(index)].needs,
+            ActionKind::OfflineGuided => {
+                "a person to replace the key (GITHUB_TOKEN lets keyhound look where a key is installed)"
+            }
             ActionKind::DatabasePassword => {
                 "--verify-network-hosts (the host comes from the scanned file), a --deliver-* target, and the \
                  connection string in the report (--show-secrets)"
@@ -225,7 +236,8 @@ pub struct Rotation {
 /// The rotation a rule's secrets get: the one it declares, else the guided
 /// flow for every rule whose keys a provider's API tells live from dead (a
 /// new key can be checked before it is delivered, the old one until it dies).
-/// Database logins get a new password. Offline checks (JWTs, private keys) have none yet.
+/// Database logins get a new password; keys checked offline (JWTs, private
+/// keys) a guided flow of their own.
 pub fn rotation_of(rule: &crate::rules::Rule) -> Option<ActionKind> {
     if let Some(rotation) = &rule.rotate {
         return Some(rotation.action);
@@ -233,6 +245,9 @@ pub fn rotation_of(rule: &crate::rules::Rule) -> Option<ActionKind> {
     let verifier = rule.verify.as_deref()?;
     if verifier.is_database_login() {
         return Some(ActionKind::DatabasePassword);
+    }
+    if verifier.is_offline() {
+        return Some(ActionKind::OfflineGuided);
     }
     verifier.sends_requests().then_some(ActionKind::Guided)
 }

@@ -18,6 +18,7 @@ pub mod gateway;
 mod gcp;
 mod guided;
 pub mod hooks;
+mod offline;
 mod plan;
 pub mod providers;
 pub mod recipe;

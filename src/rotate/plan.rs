@@ -55,6 +55,9 @@ impl Rotator<'_> {
             for delivery in &self.options.deliveries {
                 steps.push(format!("deliver the new key: {}", delivery.describe()));
             }
+            if self.options.deliveries.is_empty() && target.how != How::Builtin(ActionKind::Guided) {
+                steps.push("deliver the new key (give --deliver-env, --deliver-vault or --deliver-exec)".into());
+            }
         }
         if target.rule.verify.is_some() {
             steps.push("confirm the exposed key no longer works".into());
@@ -79,8 +82,8 @@ mod rotation_docs {
             let Some(kind) = crate::rotate::action::rotation_of(rule) else { continue };
             let name = rule.provider.as_ref().map_or_else(|| rule.id.clone(), |provider| provider.name.clone());
             let entry = providers.entry(name).or_default();
-            let how = match kind.kind() {
-                "guided" => rule
+            let how = match kind {
+                crate::rotate::action::ActionKind::Guided => rule
                     .provider
                     .as_ref()
                     .and_then(|provider| provider.console.clone())

@@ -28,6 +28,7 @@ pub fn execute(kind: ActionKind, ctx: &ActionContext<'_>) -> Result<Effect, Stri
         ActionKind::Guided => Err("the guided flow is not a single request".into()),
         ActionKind::Api(_) => Err("provider recipes run through rotate::recipe".into()),
         ActionKind::DatabasePassword => Err("database passwords are changed by rotate::database".into()),
+        ActionKind::OfflineGuided => Err("private keys and JWTs are guided by rotate::offline".into()),
     }
 }
 

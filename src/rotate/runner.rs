@@ -23,7 +23,7 @@ use super::gateway::Gateway;
 use super::hooks::{post_webhook, run_command, HOOK_TIMEOUT};
 use super::state::{current_user, now, AuditLog, AuditRecord, Entry, Progress, StateFile};
 use super::target::{collect_targets, How, Target};
-use super::{database, guided, providers, replace};
+use super::{database, guided, offline, providers, replace};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -233,7 +233,8 @@ impl Rotator<'_> {
             ));
         }
         if let How::Builtin(kind) = target.how {
-            if kind.issues_new_key(self.options.revoke_only) && self.options.deliveries.is_empty() {
+            if self.options.apply && kind.issues_new_key(self.options.revoke_only) && self.options.deliveries.is_empty()
+            {
                 return Err(
                     "the provider issues a new token on rotation, with nowhere to put it: give --deliver-env, \
                             --deliver-vault or --deliver-exec, or --revoke-only"
@@ -303,6 +304,7 @@ impl Rotator<'_> {
             How::Builtin(ActionKind::Guided) => guided::run(self, target),
             How::Builtin(kind @ ActionKind::Api(_)) => replace::run(self, target, *kind),
             How::Builtin(ActionKind::DatabasePassword) => database::run(self, target),
+            How::Builtin(ActionKind::OfflineGuided) => offline::run(self, target),
             How::Builtin(kind) => {
                 let base_url = self.base_url(*kind);
                 let ctx = self.context(&base_url, target, &target.details);
@@ -506,6 +508,11 @@ impl Rotator<'_> {
             .find_map(|fingerprint| self.state.get(fingerprint))
             .cloned()
             .context("pending targets have a state entry")?;
+        if target.how == How::Builtin(ActionKind::OfflineGuided)
+            && target.rule.verify.as_deref().is_some_and(|verifier| verifier.reads_private_key())
+        {
+            return offline::complete(self, target);
+        }
         if entry.resume.as_deref() == Some(replace::RESUME_REVOKE) {
             if let How::Builtin(kind @ ActionKind::Api(_)) = target.how {
                 return replace::retire(self, target, kind, entry.new_key_id.clone());

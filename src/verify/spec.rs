@@ -124,6 +124,16 @@ impl Verifier {
         matches!(self.method, Method::GcpServiceAccount)
     }
 
+    /// Whether the secret is a private key (described offline).
+    pub fn reads_private_key(&self) -> bool {
+        matches!(self.method, Method::PrivateKeyOffline)
+    }
+
+    /// Whether the secret is checked without any request (JWTs, private keys).
+    pub fn is_offline(&self) -> bool {
+        matches!(self.method, Method::JwtOffline | Method::PrivateKeyOffline)
+    }
+
     /// Whether verifying logs in to the database a connection string names.
     pub fn is_database_login(&self) -> bool {
         matches!(self.method, Method::Database)

@@ -19,6 +19,7 @@ mod rotate;
 mod rotate_database;
 mod rotate_gcp;
 mod rotate_guided;
+mod rotate_offline;
 mod rotate_recipes;
 mod rule_examples;
 mod rules_import;

@@ -83,6 +83,8 @@ pub(crate) fn rotate(tree: &Tree, args: &[&str], env: &[(&str, &str)]) -> Run {
         "MAPBOX_ACCESS_TOKEN",
         "GOOGLE_OAUTH_ACCESS_TOKEN",
         "DD_APP_KEY",
+        "GITHUB_TOKEN",
+        "GITHUB_REPOSITORY",
     ] {
         command.env_remove(variable);
     }
