@@ -67,12 +67,14 @@ fn rules_list_shows_the_default_rules_with_provider_verification_and_rotation() 
         let provider = rule.provider.as_ref().unwrap();
         assert_eq!(entry["provider"], provider.name.as_str(), "{}", rule.id);
         assert_eq!(entry["verify"].as_str(), rule.verify.as_ref().map(|verifier| verifier.provider.as_str()));
-        // Every rule a provider's API verifies rotates: through that API, or guided.
+        // Every rule that verifies rotates: through the provider's API, by changing a
+        // database password, or guided; rules that do not verify have no "rotate" unless they declare one.
         let rotate = entry["rotate"].as_str();
-        let asks_a_provider = rule.verify.as_deref().is_some_and(|verifier| verifier.sends_requests());
-        assert_eq!(rotate.is_some(), rule.rotate.is_some() || asks_a_provider, "{}", rule.id);
-        assert!(rotate.is_none_or(|kind| ["api", "guided"].contains(&kind)), "{}: {rotate:?}", rule.id);
-        if rule.rotate.is_none() && asks_a_provider {
+        assert_eq!(rotate.is_some(), rule.rotate.is_some() || rule.verify.is_some(), "{}", rule.id);
+        assert!(rotate.is_none_or(|kind| ["api", "database", "guided"].contains(&kind)), "{}: {rotate:?}", rule.id);
+        let login = rule.verify.as_deref().is_some_and(|verifier| verifier.is_database_login());
+        assert_eq!(rotate == Some("database"), login, "{}", rule.id);
+        if rule.rotate.is_none() && rule.verify.as_deref().is_some_and(|verifier| verifier.sends_requests()) {
             assert_eq!(rotate, Some("guided"), "{}", rule.id);
         }
     }
