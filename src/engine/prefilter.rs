@@ -139,6 +139,8 @@ impl Automata {
 
 /// Segments walked in lockstep.
 pub const STREAMS: usize = 4;
+// `advance_while_unspecial` zips exactly four lanes.
+const _: () = assert!(STREAMS == 4);
 /// Inputs shorter than this are walked in one stream.
 const MIN_INTERLEAVED_LEN: usize = 1024;
 
@@ -334,9 +336,11 @@ impl<S: Steps> Walker<S> {
         let code = &self.alphabet.code;
         let mut current = *states;
         let mut step = from;
-        while step < length {
-            for stream in 0..STREAMS {
-                current[stream] = steps.next(current[stream], code[usize::from(lanes[stream][step])]);
+        // Zipped iterators instead of `lanes[stream][step]`: no bounds check per byte.
+        let bytes = lanes[0][from..].iter().zip(&lanes[1][from..]).zip(&lanes[2][from..]).zip(&lanes[3][from..]);
+        for (((&first, &second), &third), &fourth) in bytes {
+            for (state, byte) in current.iter_mut().zip([first, second, third, fourth]) {
+                *state = steps.next(*state, code[usize::from(byte)]);
             }
             if current.iter().fold(false, |special, &state| special | steps.is_special(state)) {
                 break;
