@@ -334,6 +334,9 @@ pub struct Finding {
     pub provider: Option<String>,
     /// Rules from config files that matched the same secret at the same place.
     pub also_matched: Vec<String>,
+    /// Why the place makes a fresh leak less likely (an installed package's
+    /// tree, its documentation or test data); the confidence was lowered for it.
+    pub context: Vec<String>,
     /// The encodings the secret was found under (`base64`, `base64 > percent`);
     /// the location is then the encoded span's.
     pub decoded: Option<String>,
@@ -421,6 +424,7 @@ impl Finding {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            context: vec![],
             provider: None,
             decoded: None,
             verification: None,
@@ -471,6 +475,7 @@ mod tests {
             confidence: Confidence::High,
             tags: vec![],
             also_matched: vec![],
+            context: vec![],
             provider: None,
             decoded: None,
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),

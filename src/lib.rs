@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod engine;
 pub mod finding;
 pub mod private_file;
+pub mod provenance;
 pub mod redact;
 pub mod report;
 pub mod rotate;

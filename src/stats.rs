@@ -94,6 +94,12 @@ pub struct ScanStats {
     pub bytes_scanned: u64,
     /// Findings reported.
     pub findings: u64,
+    /// Findings in compiled files that repeat their scanned source's (`__pycache__/*.pyc`), reported once.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub compiled_copies: u64,
+    /// Findings below `--min-confidence`, left out of the report.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub below_min_confidence: u64,
     /// Findings not reported because a baseline or an ignore file lists them.
     #[serde(skip_serializing_if = "is_zero")]
     pub suppressed: u64,

@@ -279,6 +279,13 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
 
+    /// Report only findings of at least this confidence: low (everything, the
+    /// default), medium or high. Findings in installed packages' trees, their
+    /// documentation and test data are low (medium for specific key formats);
+    /// the summary says how many were left out.
+    #[arg(long, value_name = "LEVEL", default_value = "low", value_parser = parse_confidence)]
+    pub min_confidence: crate::finding::Confidence,
+
     /// Exit 3 when some file or git object could not be read (the scan is incomplete),
     /// even if nothing was found.
     #[arg(long)]
@@ -478,6 +485,16 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
     let date: jiff::civil::Date =
         text.parse().map_err(|_| format!("`{text}` is not a date: use YYYY-MM-DD or an RFC 3339 timestamp"))?;
     date.to_zoned(jiff::tz::TimeZone::UTC).map(|zoned| zoned.timestamp().as_second()).map_err(|err| err.to_string())
+}
+
+/// `--min-confidence LEVEL`.
+fn parse_confidence(text: &str) -> Result<crate::finding::Confidence, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "low" => Ok(crate::finding::Confidence::Low),
+        "medium" => Ok(crate::finding::Confidence::Medium),
+        "high" => Ok(crate::finding::Confidence::High),
+        _ => Err(format!("`{text}` is not a confidence level (low, medium, high)")),
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,10 @@ impl Session {
 
     /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
+        results.stats.compiled_copies += crate::provenance::apply(&mut results.findings);
+        let before = results.findings.len();
+        results.findings.retain(|finding| finding.confidence >= common.min_confidence);
+        results.stats.below_min_confidence += (before - results.findings.len()) as u64;
         if !self.suppressions.is_empty() {
             let before = results.findings.len();
             results.findings.retain(|finding| !self.suppressions.suppresses(finding));
@@ -301,6 +305,18 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         return;
     }
     eprintln!("keyhound: {}", summary_line(stats, elapsed));
+    if stats.below_min_confidence > 0 {
+        eprintln!(
+            "keyhound: {} finding(s) below --min-confidence {} were left out (--min-confidence low shows them)",
+            stats.below_min_confidence, common.min_confidence
+        );
+    }
+    if stats.compiled_copies > 0 && common.verbose {
+        eprintln!(
+            "keyhound: {} finding(s) in compiled Python files repeat their scanned source's and are reported once",
+            stats.compiled_copies
+        );
+    }
     if results.findings.is_empty() || common.format != Format::Human {
         return;
     }

@@ -313,6 +313,7 @@ impl Scanner {
             tags: rule.tags.clone(),
             provider: rule.provider.as_ref().map(|provider| provider.name.clone()),
             also_matched: found.also_matched.iter().map(|&index| self.rules.rules[index].id.clone()).collect(),
+            context: Vec::new(),
             decoded: None,
             verification: None,
         }

@@ -79,6 +79,9 @@ fn write_finding(
             printable(&commit.summary)
         )?;
     }
+    for context in &finding.context {
+        writeln!(out, "    context: {} (confidence lowered)", printable(context))?;
+    }
     if let Some(provider) = &finding.provider {
         let manage = console.map(|url| format!(": keys are managed at {url}")).unwrap_or_default();
         writeln!(out, "    provider: {}{}", printable(provider), printable(&manage))?;

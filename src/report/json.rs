@@ -46,6 +46,9 @@ pub struct JsonFinding<'a> {
     /// (reported once, under the built-in rule).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub also_matched: &'a [String],
+    /// Why the place makes a fresh leak less likely (the confidence was lowered for it).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub context: &'a [String],
     /// The encodings the secret was decoded from (`base64`, `base64 > percent`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoded: Option<&'a str>,
@@ -111,6 +114,7 @@ impl<'a> JsonFinding<'a> {
             tags: &finding.tags,
             provider: finding.provider.as_deref(),
             also_matched: &finding.also_matched,
+            context: &finding.context,
             decoded: finding.decoded.as_deref(),
             offset: finding.location.offset,
             binary: finding.location.in_binary,

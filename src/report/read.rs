@@ -54,6 +54,8 @@ struct StoredFinding {
     #[serde(default)]
     also_matched: Vec<String>,
     #[serde(default)]
+    context: Vec<String>,
+    #[serde(default)]
     decoded: Option<String>,
     #[serde(default)]
     provider: Option<String>,
@@ -115,6 +117,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         confidence: stored.confidence,
         tags: stored.tags,
         also_matched: stored.also_matched,
+        context: stored.context,
         decoded: stored.decoded,
         provider: stored.provider,
         fingerprint,

@@ -14,6 +14,7 @@ mod git_packs;
 mod hostile;
 mod mock_provider;
 mod properties;
+mod provenance;
 mod readme_ci;
 mod rotate;
 mod rotate_database;

@@ -1,0 +1,87 @@
+//! Installed software is quiet: findings in package trees, their
+//! documentation and test data are low confidence with a `context` saying
+//! why (a specific key format stays medium: a real key in a `.env` under
+//! `node_modules` still comes out), compiled Python files repeat their source
+//! once, publicly known keys are labelled, and `--min-confidence` filters.
+
+use serde_json::Value;
+
+use crate::common::{keyhound, scan_json, Tree};
+
+const GITHUB_TOKEN: &str = "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";
+/// RFC 6749's example client credentials (`s6BhdRkqt3:gX1fBat3bV`), listed as publicly known.
+const RFC_BASIC: &str = "czZCaGRSa3F0MzpnWDFmQmF0M2JW";
+
+fn finding<'a>(report: &'a Value, path_end: &str, rule: &str) -> Option<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["path"].as_str().unwrap().ends_with(path_end) && finding["rule_id"] == rule)
+}
+
+fn tree() -> Tree {
+    let tree = Tree::new();
+    let key = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/configs/gitleaks-style-tree/certs/server.key"
+    ))
+    .unwrap();
+    tree.write("src/settings.py", format!("GITHUB_TOKEN = \"{GITHUB_TOKEN}\"\n"));
+    tree.write("app/node_modules/left-pad/.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let site = "venv/lib/python3.12/site-packages/acme";
+    tree.write(&format!("{site}/auth.py"), format!("TOKEN = \"{GITHUB_TOKEN}\"\n"));
+    tree.write(&format!("{site}/__pycache__/auth.cpython-312.pyc"), format!("\u{0}\u{0}TOKEN {GITHUB_TOKEN} \u{0}\n"));
+    tree.write(&format!("{site}/tests/data/server.key"), key);
+    tree.write("docs/oauth.md", format!("Authorization: Basic {RFC_BASIC}\n"));
+    tree
+}
+
+#[test]
+fn package_trees_lower_confidence_with_a_reason_and_real_keys_there_still_come_out() {
+    let tree = tree();
+    let (_, report) = scan_json(tree.path(), &[]);
+    let own = finding(&report, "src/settings.py", "github-pat").expect("the project's own key");
+    assert_eq!(own["confidence"], "high");
+    assert!(own.get("context").is_none(), "{own}");
+
+    let in_node_modules = finding(&report, "node_modules/left-pad/.env", "github-pat").expect("recall kept");
+    assert_eq!(in_node_modules["confidence"], "medium");
+    assert_eq!(in_node_modules["context"][0], "installed package (node_modules)");
+
+    let test_key = finding(&report, "tests/data/server.key", "private-key").expect("still reported");
+    assert_eq!(test_key["confidence"], "low");
+    assert_eq!(test_key["context"][0], "installed package (site-packages); test data (tests)");
+
+    assert!(finding(&report, "site-packages/acme/auth.py", "github-pat").is_some());
+    assert!(
+        finding(&report, "auth.cpython-312.pyc", "github-pat").is_none(),
+        "the compiled copy repeats its scanned source: reported once\n{report}"
+    );
+    assert_eq!(report["stats"]["compiled_copies"], 1);
+
+    let rfc = finding(&report, "docs/oauth.md", "http-basic-auth-header").expect("labelled, not hidden");
+    assert_eq!(rfc["confidence"], "low");
+    assert!(rfc["context"][0].as_str().unwrap().starts_with("publicly-known: RFC 6749"), "{rfc}");
+}
+
+#[test]
+fn min_confidence_leaves_low_findings_out_and_says_how_many() {
+    let tree = tree();
+    let output = keyhound()
+        .current_dir(tree.path())
+        .args(["scan", "--format", "json", "--min-confidence", "medium"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let confidences: Vec<&str> =
+        report["findings"].as_array().unwrap().iter().map(|finding| finding["confidence"].as_str().unwrap()).collect();
+    assert!(!confidences.is_empty() && confidences.iter().all(|level| *level != "low"), "{confidences:?}");
+    assert_eq!(report["stats"]["below_min_confidence"], 2, "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("2 finding(s) below --min-confidence medium were left out"), "{stderr}");
+
+    let bad = keyhound().current_dir(tree.path()).args(["scan", "--min-confidence", "sure"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`sure` is not a confidence level"));
+}
