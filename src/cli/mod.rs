@@ -45,6 +45,9 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
     InstallHook(InstallHookArgs),
+    /// Run as a git server's pre-receive hook: scan what a push adds, reject it on a leak.
+    #[command(after_long_help = PRE_RECEIVE_HELP)]
+    PreReceive(PreReceiveArgs),
     /// Verify the findings of a saved JSON report (written with --show-secrets) with their providers.
     Verify(VerifyReportArgs),
     /// Revoke or rotate live exposed keys from a saved JSON report (dry run unless --yes).
@@ -62,6 +65,30 @@ pub enum Command {
     /// Inspect and test detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+/// Setting keyhound up as a server-side hook.
+pub const PRE_RECEIVE_HELP: &str = "\
+Install it in a bare repository (plain git, Gitea/Forgejo, GitLab server hooks):
+
+  printf '#!/bin/sh\\nexec keyhound pre-receive\\n' > hooks/pre-receive && chmod +x hooks/pre-receive
+
+git gives the hook one `<old> <new> <ref>` line per updated ref on stdin. keyhound scans
+only the commits the push adds (for a new branch: what no existing ref already holds),
+and a leak rejects the whole push with a redacted message. Server-wide settings come
+from the flags or from git config, e.g. `git config --system keyhound.config
+/etc/keyhound.toml` and `keyhound.baseline /etc/keyhound-baseline.json`.";
+
+/// `keyhound pre-receive`.
+#[derive(Debug, Args)]
+pub struct PreReceiveArgs {
+    /// The bare repository (git runs hooks inside it).
+    #[arg(long, default_value = ".", value_name = "PATH")]
+    pub repo: PathBuf,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// `keyhound scan`.

@@ -212,6 +212,8 @@ pub enum Hint {
     History,
     /// A commit being made: it has not happened yet.
     Commit,
+    /// A push a server is receiving: it is rejected, the commits are not stored.
+    Receive,
 }
 
 /// Standard output, or the `--output` file; a report with full secrets
@@ -301,7 +303,7 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         }
     }
     // A clean commit passes silently.
-    if hint == Hint::Commit && results.findings.is_empty() && !common.verbose {
+    if matches!(hint, Hint::Commit | Hint::Receive) && results.findings.is_empty() && !common.verbose {
         return;
     }
     eprintln!("keyhound: {}", summary_line(stats, elapsed));
@@ -332,6 +334,11 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         Hint::Commit => {
             "Commit blocked: remove the secret from the staged change (git restore --staged FILE), load it \
              from the environment or a secret manager, and rotate it if it was ever pushed."
+        }
+        Hint::Receive => {
+            "Push rejected: the commits you push add a secret. Remove it from them (git commit --amend, or \
+             git rebase -i for older commits), load it from the environment or a secret manager, rotate it \
+             if it was ever pushed anywhere, then push again."
         }
     };
     eprintln!(

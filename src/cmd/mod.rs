@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod fleet;
 pub mod git;
 pub mod install_hook;
+mod pre_receive;
 pub mod report;
 pub mod rotate;
 pub mod rules;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Git(args) => git::run(&args),
         Command::Staged(args) => staged::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
+        Command::PreReceive(args) => pre_receive::run(args),
         Command::Verify(args) => verify::run(&args),
         Command::Rotate(args) => rotate::run(&args),
         Command::Report(args) => report::run(&args),

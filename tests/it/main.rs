@@ -13,6 +13,7 @@ mod git_hooks;
 mod git_packs;
 mod hostile;
 mod mock_provider;
+mod pre_receive;
 mod properties;
 mod provenance;
 mod readme_ci;

@@ -282,7 +282,7 @@ impl<'a> BlobWorker<'a> {
         content: ContentOptions,
         collected: &'a Mutex<ScanResults>,
     ) -> Self {
-        BlobWorker { repo: Repository::open(repo_path).ok(), worker: Worker::new(scanner, content), collected }
+        BlobWorker { repo: super::open(repo_path).ok(), worker: Worker::new(scanner, content), collected }
     }
 
     /// Reads blob `oid` and scans it (or notes why it was skipped).

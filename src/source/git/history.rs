@@ -38,6 +38,9 @@ pub enum Selection {
     Range(String),
     /// What a `git push` sends: each local commit not already on the remote.
     Push(Vec<PushedRef>),
+    /// What a server receives (pre-receive): commits reachable from these new
+    /// ref values and from no ref the repository has yet.
+    Receive(Vec<String>),
 }
 
 /// One line of a pre-push hook's standard input.
@@ -194,6 +197,13 @@ fn select_commits(
             } else {
                 walk.hide(resolve_commit(repo, base, "--range")?).map_err(GitError::read("walking commits"))?;
             }
+        }
+        Selection::Receive(tips) => {
+            for tip in tips {
+                walk.push(resolve_commit(repo, tip, "received commit")?).map_err(GitError::read("walking commits"))?;
+            }
+            // The refs are not updated before pre-receive accepts: every one of them is "already there".
+            walk.hide_glob("*").map_err(GitError::read("walking commits"))?;
         }
         Selection::Push(refs) => {
             for pushed in refs {

@@ -73,8 +73,18 @@ impl GitError {
 pub fn open(path: &Path) -> Result<Repository, GitError> {
     git2::opts::enable_caching(false);
     git2::opts::strict_hash_verification(false);
-    Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&std::ffi::OsStr>())
-        .map_err(|err| GitError::NotARepository { path: path.to_path_buf(), message: err.message().to_string() })
+    let repo = Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&std::ffi::OsStr>())
+        .map_err(|err| GitError::NotARepository { path: path.to_path_buf(), message: err.message().to_string() })?;
+    // In a pre-receive hook the pushed objects wait in a quarantine directory
+    // (git receive-pack sets GIT_QUARANTINE_PATH) until the hook accepts them.
+    if let Some(quarantine) = std::env::var_os("GIT_QUARANTINE_PATH") {
+        let added = repo.odb().and_then(|odb| odb.add_disk_alternate(&quarantine.to_string_lossy()));
+        added.map_err(|err| GitError::NotARepository {
+            path: path.to_path_buf(),
+            message: format!("the push's quarantined objects cannot be read: {}", err.message()),
+        })?;
+    }
+    Ok(repo)
 }
 
 /// Builds the shared description of a commit.
