@@ -45,6 +45,8 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
     InstallHook(InstallHookArgs),
+    /// Scan a container image: a `docker save` tarball or an OCI image layout directory.
+    Image(ImageArgs),
     /// Run as a git server's pre-receive hook: scan what a push adds, reject it on a leak.
     #[command(after_long_help = PRE_RECEIVE_HELP)]
     PreReceive(PreReceiveArgs),
@@ -78,6 +80,19 @@ only the commits the push adds (for a new branch: what no existing ref already h
 and a leak rejects the whole push with a redacted message. Server-wide settings come
 from the flags or from git config, e.g. `git config --system keyhound.config
 /etc/keyhound.toml` and `keyhound.baseline /etc/keyhound-baseline.json`.";
+
+/// `keyhound image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The image: a `docker save` tarball (`docker save app:1.2 -o app.tar`) or an
+    /// OCI image layout directory (`skopeo copy docker://app:1.2 oci:app`).
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
 
 /// `keyhound pre-receive`.
 #[derive(Debug, Args)]
@@ -306,12 +321,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,
 
-    /// Report only findings of at least this confidence: low (everything, the
-    /// default), medium or high. Findings in installed packages' trees, their
-    /// documentation and test data are low (medium for specific key formats);
-    /// the summary says how many were left out.
-    #[arg(long, value_name = "LEVEL", default_value = "low", value_parser = parse_confidence)]
-    pub min_confidence: crate::finding::Confidence,
+    /// Report only findings of at least this confidence: low (everything; the
+    /// default, but medium for `keyhound image`), medium or high. Findings in
+    /// installed packages' trees, their documentation and test data are low
+    /// (medium for specific key formats); the summary says how many were left out.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<crate::finding::Confidence>,
 
     /// Exit 3 when some file or git object could not be read (the scan is incomplete),
     /// even if nothing was found.

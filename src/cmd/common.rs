@@ -83,7 +83,8 @@ impl Session {
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
         results.stats.compiled_copies += crate::provenance::apply(&mut results.findings);
         let before = results.findings.len();
-        results.findings.retain(|finding| finding.confidence >= common.min_confidence);
+        let min_confidence = common.min_confidence.unwrap_or(crate::finding::Confidence::Low);
+        results.findings.retain(|finding| finding.confidence >= min_confidence);
         results.stats.below_min_confidence += (before - results.findings.len()) as u64;
         if !self.suppressions.is_empty() {
             let before = results.findings.len();
@@ -214,6 +215,8 @@ pub enum Hint {
     Commit,
     /// A push a server is receiving: it is rejected, the commits are not stored.
     Receive,
+    /// A container image: whoever can pull it has its layers.
+    Image,
 }
 
 /// Standard output, or the `--output` file; a report with full secrets
@@ -310,7 +313,8 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
     if stats.below_min_confidence > 0 {
         eprintln!(
             "keyhound: {} finding(s) below --min-confidence {} were left out (--min-confidence low shows them)",
-            stats.below_min_confidence, common.min_confidence
+            stats.below_min_confidence,
+            common.min_confidence.unwrap_or(crate::finding::Confidence::Low)
         );
     }
     if stats.compiled_copies > 0 && common.verbose {
@@ -334,6 +338,11 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         Hint::Commit => {
             "Commit blocked: remove the secret from the staged change (git restore --staged FILE), load it \
              from the environment or a secret manager, and rotate it if it was ever pushed."
+        }
+        Hint::Image => {
+            "What now: anyone who can pull this image has these secrets, in every layer, deleted or not. Rotate \
+             them at the provider, rebuild without them (docker build --secret, not ARG or ENV), and delete the \
+             published tags."
         }
         Hint::Receive => {
             "Push rejected: the commits you push add a secret. Remove it from them (git commit --amend, or \

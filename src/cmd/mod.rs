@@ -6,6 +6,7 @@ pub mod common;
 pub mod doctor;
 pub mod fleet;
 pub mod git;
+mod image;
 pub mod install_hook;
 mod pre_receive;
 pub mod report;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Staged(args) => staged::run(&args),
         Command::InstallHook(args) => install_hook::run(&args),
         Command::PreReceive(args) => pre_receive::run(args),
+        Command::Image(args) => image::run(args),
         Command::Verify(args) => verify::run(&args),
         Command::Rotate(args) => rotate::run(&args),
         Command::Report(args) => report::run(&args),

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod fs;
 pub mod git;
 pub mod ignores;
+pub mod image;
 pub mod stdin;
 
 use std::ops::Range;

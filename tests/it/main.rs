@@ -12,6 +12,7 @@ mod git_history;
 mod git_hooks;
 mod git_packs;
 mod hostile;
+mod image;
 mod mock_provider;
 mod pre_receive;
 mod properties;
