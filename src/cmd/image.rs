@@ -6,7 +6,7 @@
 use crate::cli::ImageArgs;
 use crate::finding::Confidence;
 use crate::source::image::{scan_image, ImageError};
-use crate::source::{ContentOptions, Worker};
+use crate::source::ContentOptions;
 
 use super::common::{Hint, Session};
 use super::CmdError;
@@ -16,9 +16,7 @@ pub fn run(mut args: ImageArgs) -> Result<u8, CmdError> {
     args.common.min_confidence.get_or_insert(Confidence::Medium);
     let common = &args.common;
     let session = Session::start(common, std::slice::from_ref(&args.image))?;
-    let mut worker = Worker::new(&session.scanner, ContentOptions::from(common));
-    scan_image(&args.image, &mut worker).map_err(|err: ImageError| CmdError::Usage(err.to_string()))?;
-    let results = std::mem::take(&mut worker.results);
-    drop(worker);
+    let results = scan_image(&args.image, &session.scanner, ContentOptions::from(common), common.threads)
+        .map_err(|err: ImageError| CmdError::Usage(err.to_string()))?;
     session.finish(common, results, Hint::Image)
 }

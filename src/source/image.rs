@@ -10,7 +10,7 @@
 //! it stays in the image for anyone who pulls it. Such findings say so in
 //! their `context`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -214,120 +214,214 @@ fn decompressed(mut raw: Box<dyn Read>) -> std::io::Result<Box<dyn Read>> {
     })
 }
 
-/// What later layers did to the paths of earlier ones.
+/// Files of a layer, read by a reader thread and scanned by a worker
+/// (batched: one hand-over per batch, not per small file).
+struct Batch {
+    layer: usize,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+/// A batch is handed over once it holds this many bytes or [`BATCH_FILES`] files.
+const BATCH_BYTES: usize = 1 << 20;
+/// See [`BATCH_BYTES`].
+const BATCH_FILES: usize = 64;
+
+/// What one layer holds and hides, as its reader saw it.
 #[derive(Default)]
-struct LayerChanges {
-    /// Files present (regular files), by layer.
-    files: Vec<std::collections::HashSet<String>>,
-    /// Paths whited out (`.wh.NAME`), by layer.
-    whiteouts: Vec<Vec<String>>,
-    /// Directories made opaque (`.wh..wh..opq`), by layer.
-    opaque: Vec<Vec<String>>,
+struct LayerIndex {
+    files: HashSet<String>,
+    whiteouts: Vec<String>,
+    opaque: Vec<String>,
 }
 
-impl LayerChanges {
-    /// How a later layer hides `path` of layer `index`, if one does.
-    fn fate(&self, index: usize, path: &str, digests: &[String]) -> Option<String> {
-        let under = |dir: &String| path == dir || path.starts_with(&format!("{dir}/"));
-        let later_layers = self.files.iter().zip(&self.whiteouts).zip(&self.opaque).zip(digests).enumerate();
-        for (later, (((files, whiteouts), opaque), digest)) in later_layers.skip(index + 1) {
-            if whiteouts.iter().any(under) || opaque.iter().any(under) {
-                return Some(format!(
-                    "deleted by layer {} ({digest}), but still in layer {} of the image: anyone who pulls it can read it",
-                    later + 1,
-                    index + 1
-                ));
-            }
-            if files.contains(path) {
-                return Some(format!(
-                    "overwritten by layer {} ({digest}), but still in layer {} of the image",
-                    later + 1,
-                    index + 1
-                ));
-            }
-        }
-        None
-    }
-}
-
-/// Scans the image at `path` (a `docker save` tarball or an OCI layout) into `worker`.
-pub fn scan_image(path: &Path, worker: &mut Worker<'_>) -> Result<(), ImageError> {
+/// Scans the image at `path` (a `docker save` tarball or an OCI layout) with
+/// `threads` scanning workers (0: one per CPU core). Layers are decompressed
+/// by up to as many reader threads, each walking its layer's tar stream in
+/// order and handing the files to the workers in batches, so one large layer
+/// is scanned in parallel too.
+pub fn scan_image(
+    path: &Path,
+    scanner: &crate::engine::Scanner,
+    content: super::ContentOptions,
+    threads: usize,
+) -> Result<super::ScanResults, ImageError> {
     let store = Store::open(path)?;
     let manifest = manifest(&store).map_err(|detail| ImageError::NotAnImage { path: path.to_path_buf(), detail })?;
     let image = Origin::File(path.to_path_buf());
-    if let Some(config) = &manifest.config {
-        scan_config(&store, config, &image, worker);
-    }
+    let layer_origins: Vec<Origin> =
+        manifest.layers.iter().map(|layer| Origin::archive_member(&image, layer.digest.clone())).collect();
     let digests: Vec<String> = manifest.layers.iter().map(|layer| layer.digest.clone()).collect();
-    let mut changes = LayerChanges::default();
-    // (layer index, path in the layer) of each finding made while scanning layers.
-    let mut placed: Vec<(usize, usize, String)> = Vec::new();
-    for (index, layer) in manifest.layers.iter().enumerate() {
-        changes.files.push(Default::default());
-        changes.whiteouts.push(Vec::new());
-        changes.opaque.push(Vec::new());
-        let origin = Origin::archive_member(&image, layer.digest.clone());
-        let stream = store.reader(&layer.blob).and_then(decompressed);
-        let result = stream.and_then(|stream| scan_layer(stream, &origin, index, worker, &mut changes, &mut placed));
-        if let Err(err) = result {
-            worker.results.stats.skip(origin.display_path(), SkipReason::Unreadable, Some(format!("layer: {err}")));
+    let threads = if threads == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { threads };
+    let mut results = super::ScanResults::default();
+    if let Some(config) = &manifest.config {
+        let mut worker = Worker::new(scanner, content);
+        scan_config(&store, config, &image, &mut worker);
+        results.merge(worker.results);
+    }
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(threads * 2);
+    let receiver = std::sync::Mutex::new(receiver);
+    let next_layer = std::sync::atomic::AtomicUsize::new(0);
+    let (scanned, read) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (receiver, layer_origins) = (&receiver, &layer_origins);
+                scope.spawn(move || scan_batches(scanner, content, receiver, layer_origins))
+            })
+            .collect();
+        let readers: Vec<_> = (0..threads.min(manifest.layers.len()))
+            .map(|_| {
+                let (store, manifest, layer_origins, next_layer) = (&store, &manifest, &layer_origins, &next_layer);
+                let sender = sender.clone();
+                scope.spawn(move || {
+                    let mut stats = super::ScanResults::default();
+                    let mut indexes = Vec::new();
+                    loop {
+                        let index = next_layer.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(layer) = manifest.layers.get(index) else { break };
+                        let mut layer_index = LayerIndex::default();
+                        let stream = store.reader(&layer.blob).and_then(decompressed);
+                        let origin = &layer_origins[index];
+                        let read = stream.and_then(|stream| {
+                            read_layer(stream, index, origin, content.max_size, &mut stats, &mut layer_index, &sender)
+                        });
+                        if let Err(err) = read {
+                            stats.stats.skip(
+                                origin.display_path(),
+                                SkipReason::Unreadable,
+                                Some(format!("layer: {err}")),
+                            );
+                        }
+                        indexes.push((index, layer_index));
+                    }
+                    (stats, indexes)
+                })
+            })
+            .collect();
+        drop(sender);
+        let read: Vec<_> = readers.into_iter().map(|reader| reader.join().expect("a layer reader panicked")).collect();
+        let scanned: Vec<_> =
+            workers.into_iter().map(|worker| worker.join().expect("a scanning worker panicked")).collect();
+        (scanned, read)
+    });
+    let mut layers: Vec<LayerIndex> = (0..manifest.layers.len()).map(|_| LayerIndex::default()).collect();
+    for (stats, indexes) in read {
+        results.merge(stats);
+        for (index, layer_index) in indexes {
+            layers[index] = layer_index;
         }
     }
-    for (finding, index, file) in placed {
-        if let Some(fate) = changes.fate(index, &file, &digests) {
-            if let Some(finding) = worker.results.findings.get_mut(finding) {
-                finding.context.push(fate);
+    for (worker_results, placed) in scanned {
+        let offset = results.findings.len();
+        results.merge(worker_results);
+        for (finding, index, file) in placed {
+            if let Some(fate) = fate(&layers, index, &file, &digests) {
+                results.findings[offset + finding].context.push(fate);
             }
         }
     }
-    Ok(())
+    Ok(results)
 }
 
-/// Scans the files of one layer's tar stream.
-fn scan_layer(
+/// A scanning worker: batches until the readers are done; returns its results
+/// and, for each of its findings, the layer and path it came from.
+fn scan_batches(
+    scanner: &crate::engine::Scanner,
+    content: super::ContentOptions,
+    receiver: &std::sync::Mutex<std::sync::mpsc::Receiver<Batch>>,
+    layer_origins: &[Origin],
+) -> (super::ScanResults, Vec<(usize, usize, String)>) {
+    let mut worker = Worker::new(scanner, content);
+    let mut placed = Vec::new();
+    loop {
+        let batch = receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+        let Ok(batch) = batch else { break };
+        for (path, bytes) in batch.files {
+            let origin = Origin::archive_member(&layer_origins[batch.layer], path.clone());
+            let before = worker.results.findings.len();
+            worker.scan_content(&bytes, &origin);
+            for finding in before..worker.results.findings.len() {
+                placed.push((finding, batch.layer, path.clone()));
+            }
+        }
+    }
+    (worker.results, placed)
+}
+
+/// How a later layer hides `path` of layer `index`, if one does.
+fn fate(layers: &[LayerIndex], index: usize, path: &str, digests: &[String]) -> Option<String> {
+    let under = |dir: &String| path == dir || path.starts_with(&format!("{dir}/"));
+    for (later, (layer, digest)) in layers.iter().zip(digests).enumerate().skip(index + 1) {
+        if layer.whiteouts.iter().any(under) || layer.opaque.iter().any(under) {
+            return Some(format!(
+                "deleted by layer {} ({digest}), but still in layer {} of the image: anyone who pulls it can read it",
+                later + 1,
+                index + 1
+            ));
+        }
+        if layer.files.contains(path) {
+            return Some(format!(
+                "overwritten by layer {} ({digest}), but still in layer {} of the image",
+                later + 1,
+                index + 1
+            ));
+        }
+    }
+    None
+}
+
+/// Reads one layer's tar stream: records whiteouts and files, hands the
+/// regular files to the workers in batches (skips are counted in `skips`).
+fn read_layer(
     stream: Box<dyn Read>,
-    layer: &Origin,
     index: usize,
-    worker: &mut Worker<'_>,
-    changes: &mut LayerChanges,
-    placed: &mut Vec<(usize, usize, String)>,
+    layer: &Origin,
+    max_size: u64,
+    skips: &mut super::ScanResults,
+    seen: &mut LayerIndex,
+    jobs: &std::sync::mpsc::SyncSender<Batch>,
 ) -> std::io::Result<()> {
-    let max_size = worker.content().max_size;
     let mut archive = tar::Archive::new(stream);
-    let mut buffer = Vec::new();
+    let mut batch = Batch { layer: index, files: Vec::new() };
+    let mut batch_bytes = 0;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let name = entry.path()?.to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_string();
         let (dir, file) = name.rsplit_once('/').unwrap_or(("", name.as_str()));
         if file == ".wh..wh..opq" {
-            changes.opaque[index].push(dir.to_string());
+            seen.opaque.push(dir.to_string());
             continue;
         }
         if let Some(deleted) = file.strip_prefix(".wh.") {
-            let deleted = if dir.is_empty() { deleted.to_string() } else { format!("{dir}/{deleted}") };
-            changes.whiteouts[index].push(deleted);
+            seen.whiteouts.push(if dir.is_empty() { deleted.to_string() } else { format!("{dir}/{deleted}") });
             continue;
         }
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        changes.files[index].insert(name.clone());
-        let origin = Origin::archive_member(layer, name.clone());
+        seen.files.insert(name.clone());
         if entry.size() > max_size {
             let detail = format!("{} bytes; the limit is --max-file-size {max_size}", entry.size());
-            worker.results.stats.skip(origin.display_path(), SkipReason::TooLarge, Some(detail));
+            skips.stats.skip(Origin::archive_member(layer, name).display_path(), SkipReason::TooLarge, Some(detail));
             continue;
         }
-        buffer.clear();
-        if let Err(err) = (&mut entry).take(max_size).read_to_end(&mut buffer) {
-            worker.results.stats.skip(origin.display_path(), SkipReason::Unreadable, Some(err.to_string()));
+        let mut content = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        if let Err(err) = (&mut entry).take(max_size).read_to_end(&mut content) {
+            let where_ = Origin::archive_member(layer, name).display_path();
+            skips.stats.skip(where_, SkipReason::Unreadable, Some(err.to_string()));
             continue;
         }
-        let before = worker.results.findings.len();
-        worker.scan_content(&buffer, &origin);
-        for finding in before..worker.results.findings.len() {
-            placed.push((finding, index, name.clone()));
+        batch_bytes += content.len();
+        batch.files.push((name, content));
+        if batch_bytes >= BATCH_BYTES || batch.files.len() >= BATCH_FILES {
+            let full = std::mem::replace(&mut batch, Batch { layer: index, files: Vec::new() });
+            batch_bytes = 0;
+            if jobs.send(full).is_err() {
+                return Ok(()); // the workers are gone (a panic): nothing more can be scanned
+            }
         }
+    }
+    if !batch.files.is_empty() {
+        let _ = jobs.send(batch);
     }
     Ok(())
 }
