@@ -45,7 +45,7 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
     InstallHook(InstallHookArgs),
-    /// Scan a container image: a `docker save` tarball or an OCI image layout directory.
+    /// Scan a container image: a `docker save` tarball, an OCI image layout, or a registry reference.
     Image(ImageArgs),
     /// Run as a git server's pre-receive hook: scan what a push adds, reject it on a leak.
     #[command(after_long_help = PRE_RECEIVE_HELP)]
@@ -84,8 +84,11 @@ from the flags or from git config, e.g. `git config --system keyhound.config
 /// `keyhound image`.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
-    /// The image: a `docker save` tarball (`docker save app:1.2 -o app.tar`) or an
-    /// OCI image layout directory (`skopeo copy docker://app:1.2 oci:app`).
+    /// The image: a `docker save` tarball (`docker save app:1.2 -o app.tar`), an
+    /// OCI image layout directory (`skopeo copy docker://app:1.2 oci:app`), or a
+    /// registry reference (`ghcr.io/acme/app:1.2`, `alpine`) pulled through the
+    /// OCI distribution API (credentials: KEYHOUND_REGISTRY_USERNAME and
+    /// KEYHOUND_REGISTRY_PASSWORD, or ~/.docker/config.json).
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
 

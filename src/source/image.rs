@@ -234,20 +234,22 @@ struct LayerIndex {
     opaque: Vec<String>,
 }
 
-/// Scans the image at `path` (a `docker save` tarball or an OCI layout) with
+/// Scans the image at `path` (a `docker save` tarball or an OCI layout), its
+/// findings named after `label` (the path, or the registry reference it was pulled from), with
 /// `threads` scanning workers (0: one per CPU core). Layers are decompressed
 /// by up to as many reader threads, each walking its layer's tar stream in
 /// order and handing the files to the workers in batches, so one large layer
 /// is scanned in parallel too.
 pub fn scan_image(
     path: &Path,
+    label: &str,
     scanner: &crate::engine::Scanner,
     content: super::ContentOptions,
     threads: usize,
 ) -> Result<super::ScanResults, ImageError> {
     let store = Store::open(path)?;
     let manifest = manifest(&store).map_err(|detail| ImageError::NotAnImage { path: path.to_path_buf(), detail })?;
-    let image = Origin::File(path.to_path_buf());
+    let image = Origin::File(PathBuf::from(label));
     let layer_origins: Vec<Origin> =
         manifest.layers.iter().map(|layer| Origin::archive_member(&image, layer.digest.clone())).collect();
     let digests: Vec<String> = manifest.layers.iter().map(|layer| layer.digest.clone()).collect();

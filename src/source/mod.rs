@@ -8,6 +8,7 @@ pub mod fs;
 pub mod git;
 pub mod ignores;
 pub mod image;
+pub mod registry;
 pub mod stdin;
 
 use std::ops::Range;

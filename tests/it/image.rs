@@ -4,12 +4,14 @@
 //! build history, and a publicly known key (low confidence: left out by
 //! default for images, counted in the summary).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::common::{keyhound, Tree, DEEPSEEK_KEY};
+use crate::mock_provider::{Answer, MockProvider};
 
 const GITHUB_TOKEN: &str = "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";
 const NPM_TOKEN: &str = "npm_69LEsLHWAvJEui2InbgTYRQX6FzRjmgemOKJ";
@@ -118,7 +120,7 @@ fn docker_save(tree: &Tree) -> std::path::PathBuf {
     tree.write("app.tar", tar_of(&borrowed))
 }
 
-fn scan(image: &Path, args: &[&str]) -> (i32, Value, String) {
+fn scan(image: &std::ffi::OsStr, args: &[&str]) -> (i32, Value, String) {
     let output =
         keyhound().arg("image").arg(image).args(["--format", "json", "--no-config"]).args(args).output().unwrap();
     let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
@@ -134,7 +136,7 @@ fn finding<'a>(report: &'a Value, rule: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {rule} finding: {report}"))
 }
 
-fn assert_image_findings(image: &Path) {
+fn assert_image_findings(image: &std::ffi::OsStr) {
     let (_, layers) = blobs();
     let (code, report, stderr) = scan(image, &[]);
     assert_eq!(code, 1, "{stderr}");
@@ -161,13 +163,13 @@ fn assert_image_findings(image: &Path) {
 #[test]
 fn an_oci_layout_is_scanned_layer_by_layer_with_its_config() {
     let tree = Tree::new();
-    assert_image_findings(&oci_layout(&tree));
+    assert_image_findings(oci_layout(&tree).as_os_str());
 }
 
 #[test]
 fn a_docker_save_tarball_is_scanned_layer_by_layer_with_its_config() {
     let tree = Tree::new();
-    assert_image_findings(&docker_save(&tree));
+    assert_image_findings(docker_save(&tree).as_os_str());
 }
 
 #[test]
@@ -178,4 +180,113 @@ fn something_that_is_not_an_image_is_a_usage_error_naming_it() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("notes.txt") && stderr.contains("not a container image"), "{stderr}");
+}
+
+/// A registry that wants a bearer token (from its token service) and serves one
+/// layer through a redirect to its storage, as registries backed by object stores do.
+fn registry() -> (MockProvider, Arc<Mutex<Vec<String>>>) {
+    let (config, layers) = blobs();
+    let manifest = manifest_json(&config, &layers);
+    let mut store: HashMap<String, Vec<u8>> = HashMap::new();
+    store.insert(config.0.clone(), config.1.clone());
+    for (layer, bytes) in &layers {
+        store.insert(layer.clone(), bytes.clone());
+    }
+    let redirected = layers[0].0.clone();
+    let own_url = Arc::new(Mutex::new(String::new()));
+    let storage_auth = Arc::new(Mutex::new(Vec::new()));
+    let mock = {
+        let (own_url, storage_auth) = (own_url.clone(), storage_auth.clone());
+        MockProvider::with_handler(move |seen| {
+            let path = seen.line.split('?').next().unwrap().trim_start_matches("GET ");
+            let authorized = seen.header("authorization") == Some("Bearer pull-token");
+            if path == "/token" {
+                assert!(seen.line.contains("scope=repository%3Aacme%2Fapp%3Apull"), "{}", seen.line);
+                return Answer::json(200, r#"{"token": "pull-token", "expires_in": 300}"#);
+            }
+            if let Some(hex) = path.strip_prefix("/storage/") {
+                storage_auth.lock().unwrap().push(seen.header("authorization").unwrap_or("none").to_string());
+                return Answer::bytes(200, store[&format!("sha256:{hex}")].clone());
+            }
+            if !authorized {
+                let realm = format!("{}/token", own_url.lock().unwrap());
+                let challenge = format!("Bearer realm=\"{realm}\",service=\"mock\",scope=\"repository:acme/app:pull\"");
+                return Answer::json(401, r#"{"errors": [{"code": "UNAUTHORIZED"}]}"#)
+                    .header("WWW-Authenticate", &challenge);
+            }
+            match path.strip_prefix("/v2/acme/app/") {
+                Some("manifests/1.2") => Answer {
+                    content_type: "application/vnd.oci.image.manifest.v1+json",
+                    ..Answer::bytes(200, manifest.clone())
+                },
+                Some(blob) if blob == format!("blobs/{redirected}") => Answer::json(307, "")
+                    .header("Location", &format!("/storage/{}", redirected.trim_start_matches("sha256:"))),
+                Some(blob) => match blob.strip_prefix("blobs/").and_then(|digest| store.get(digest)) {
+                    Some(bytes) => Answer::bytes(200, bytes.clone()),
+                    None => Answer::json(404, r#"{"errors": [{"code": "BLOB_UNKNOWN"}]}"#),
+                },
+                None => Answer::json(404, "{}"),
+            }
+        })
+    };
+    *own_url.lock().unwrap() = mock.url.clone();
+    (mock, storage_auth)
+}
+
+#[test]
+fn a_registry_image_is_pulled_with_a_token_through_a_storage_redirect_and_scanned() {
+    let (mock, storage_auth) = registry();
+    let reference = format!("{}/acme/app:1.2", mock.url.trim_start_matches("http://"));
+    assert_image_findings(std::ffi::OsStr::new(&reference));
+    assert!(!storage_auth.lock().unwrap().is_empty(), "a layer came through the storage redirect");
+    assert!(
+        storage_auth.lock().unwrap().iter().all(|header| header == "none"),
+        "the registry's token is never sent to its storage"
+    );
+    let (_, report, _) = scan(std::ffi::OsStr::new(&reference), &[]);
+    let path = report["findings"][0]["path"].as_str().unwrap();
+    assert!(path.starts_with(&reference), "findings are named after the reference: {path}");
+}
+
+#[test]
+fn a_missing_image_in_a_registry_fails_with_the_registrys_answer() {
+    let (mock, _) = registry();
+    let reference = format!("{}/acme/app:9.9", mock.url.trim_start_matches("http://"));
+    let output = keyhound().arg("image").arg(&reference).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pulling") && stderr.contains("404"), "{stderr}");
+}
+
+/// Pushes the test image to the registry scripts/test starts, through the distribution API.
+fn push_to_registry(registry: &str) {
+    let (config, layers) = blobs();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    for (digest, bytes) in std::iter::once(&config).chain(&layers) {
+        let started = agent.post(&format!("http://{registry}/v2/acme/app/blobs/uploads/")).call().unwrap();
+        assert_eq!(started.status(), 202);
+        let location = started.header("Location").unwrap().to_string();
+        let upload = if location.starts_with('/') { format!("http://{registry}{location}") } else { location };
+        let separator = if upload.contains('?') { '&' } else { '?' };
+        let done = agent
+            .put(&format!("{upload}{separator}digest={digest}"))
+            .set("Content-Type", "application/octet-stream")
+            .send_bytes(bytes)
+            .unwrap();
+        assert_eq!(done.status(), 201);
+    }
+    let stored = agent
+        .put(&format!("http://{registry}/v2/acme/app/manifests/1.2"))
+        .set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .send_bytes(&manifest_json(&config, &layers))
+        .unwrap();
+    assert_eq!(stored.status(), 201);
+}
+
+#[test]
+fn an_image_pushed_to_a_real_registry_is_pulled_and_scanned() {
+    let registry = std::env::var("KEYHOUND_TEST_REGISTRY")
+        .expect("KEYHOUND_TEST_REGISTRY names the registry scripts/test starts: run the tests with scripts/test");
+    push_to_registry(&registry);
+    assert_image_findings(std::ffi::OsStr::new(&format!("{registry}/acme/app:1.2")));
 }

@@ -15,6 +15,8 @@ pub struct Answer {
     pub content_type: &'static str,
     /// Body.
     pub body: String,
+    /// A binary body, sent instead of `body` (registry blobs).
+    pub bytes: Option<Vec<u8>>,
     /// Extra headers.
     pub headers: Vec<(&'static str, String)>,
     /// Wait before answering.
@@ -24,7 +26,19 @@ pub struct Answer {
 impl Answer {
     /// A JSON answer.
     pub fn json(status: u16, body: &str) -> Self {
-        Answer { status, content_type: "application/json", body: body.into(), headers: vec![], delay: Duration::ZERO }
+        Answer {
+            status,
+            content_type: "application/json",
+            body: body.into(),
+            bytes: None,
+            headers: vec![],
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A binary answer.
+    pub fn bytes(status: u16, bytes: Vec<u8>) -> Self {
+        Answer { content_type: "application/octet-stream", bytes: Some(bytes), ..Answer::json(status, "") }
     }
 
     /// Adds a header.
@@ -110,8 +124,8 @@ impl MockProvider {
                         server_seen.lock().unwrap().push(this.clone());
                         let answer = handler(&this);
                         thread::sleep(answer.delay);
-                        let mut response =
-                            tiny_http::Response::from_string(answer.body).with_status_code(answer.status);
+                        let data = answer.bytes.unwrap_or_else(|| answer.body.into_bytes());
+                        let mut response = tiny_http::Response::from_data(data).with_status_code(answer.status);
                         let content_type = tiny_http::Header::from_bytes("Content-Type", answer.content_type).unwrap();
                         response.add_header(content_type);
                         for (name, value) in answer.headers {
