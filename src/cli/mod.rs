@@ -45,6 +45,10 @@ pub enum Command {
     Staged(StagedArgs),
     /// Install keyhound as this repository's git pre-commit (or pre-push) hook.
     InstallHook(InstallHookArgs),
+    /// Scan every repository of a GitHub organisation or user (mirrored, incrementally with --datastore).
+    Github(GithubArgs),
+    /// Scan every project of a GitLab group and its subgroups (mirrored, incrementally with --datastore).
+    Gitlab(GitlabArgs),
     /// Scan a container image: a `docker save` tarball, an OCI image layout, or a registry reference.
     Image(ImageArgs),
     /// Run as a git server's pre-receive hook: scan what a push adds, reject it on a leak.
@@ -80,6 +84,83 @@ only the commits the push adds (for a new branch: what no existing ref already h
 and a leak rejects the whole push with a redacted message. Server-wide settings come
 from the flags or from git config, e.g. `git config --system keyhound.config
 /etc/keyhound.toml` and `keyhound.baseline /etc/keyhound-baseline.json`.";
+
+/// `keyhound github`.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// The organisation whose repositories to scan.
+    #[arg(long, value_name = "NAME", required_unless_present = "user", conflicts_with = "user")]
+    pub org: Option<String>,
+
+    /// The user whose repositories (and, with --gists, gists) to scan.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Also the user's gists.
+    #[arg(long, requires = "user")]
+    pub gists: bool,
+
+    /// The API (GitHub Enterprise Server: https://HOST/api/v3). The token is GITHUB_TOKEN.
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub api_url: String,
+
+    /// What to include, the datastore, mirrors and shards.
+    #[command(flatten)]
+    pub hosted: HostedArgs,
+}
+
+/// `keyhound gitlab`.
+#[derive(Debug, Args)]
+pub struct GitlabArgs {
+    /// The group whose projects (subgroups included) to scan: its path or id.
+    #[arg(long, value_name = "PATH")]
+    pub group: String,
+
+    /// The API (a self-managed instance: https://HOST/api/v4). The token is GITLAB_TOKEN.
+    #[arg(long, value_name = "URL", default_value = "https://gitlab.com/api/v4")]
+    pub api_url: String,
+
+    /// What to include, the datastore, mirrors and shards.
+    #[command(flatten)]
+    pub hosted: HostedArgs,
+}
+
+/// Options shared by `keyhound github` and `keyhound gitlab`.
+#[derive(Debug, Args)]
+pub struct HostedArgs {
+    /// Also forks.
+    #[arg(long)]
+    pub include_forks: bool,
+
+    /// Also archived repositories.
+    #[arg(long)]
+    pub include_archived: bool,
+
+    /// Also each repository's wiki.
+    #[arg(long)]
+    pub wikis: bool,
+
+    /// Keep findings, scanned commits and blobs in a datastore (see `keyhound git --datastore`):
+    /// rescans read only new commits and report only new findings.
+    #[arg(long, value_name = "DIR|FILE|URL")]
+    pub datastore: Option<String>,
+
+    /// Where the repositories are mirrored (cloned once, fetched on later runs).
+    #[arg(long, value_name = "DIR", default_value = ".keyhound/repos")]
+    pub clone_dir: PathBuf,
+
+    /// Scan only this worker's share of the repositories: I/N (0-based).
+    #[arg(long, value_name = "I/N", value_parser = store::parse_shard)]
+    pub shard: Option<crate::source::git::repos::Shard>,
+
+    /// With --datastore: rescan everything and report every finding, not only new ones.
+    #[arg(long, requires = "datastore")]
+    pub all: bool,
+
+    /// Rules, content and output options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
 
 /// `keyhound image`.
 #[derive(Debug, Args)]

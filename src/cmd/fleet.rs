@@ -25,9 +25,19 @@ use super::CmdError;
 
 /// Scans the listed repositories (or the one given) with the datastore.
 pub fn run(args: &GitArgs) -> Result<u8, CmdError> {
-    let common = &args.common;
     let repos = repositories(args)?;
-    let roots: Vec<PathBuf> = if args.repos.is_some() { Vec::new() } else { vec![args.repo.clone()] };
+    run_entries(args, repos)
+}
+
+/// Scans `repos` (this shard's share) with the datastore, as [`run`] does a list.
+pub fn run_entries(args: &GitArgs, repos: Vec<RepoEntry>) -> Result<u8, CmdError> {
+    let common = &args.common;
+    let repos: Vec<RepoEntry> = match args.shard {
+        Some(shard) if args.repos.is_none() => repos.into_iter().filter(|entry| shard.owns(&entry.id)).collect(),
+        _ => repos,
+    };
+    let listed = args.repos.is_some() || repos.iter().any(|entry| entry.remote);
+    let roots: Vec<PathBuf> = if listed { Vec::new() } else { vec![args.repo.clone()] };
     let session = Session::start(common, &roots)?;
     let mut store = match &args.datastore {
         Some(spec) => Some(Store::open(spec).map_err(|err| CmdError::Usage(format!("--datastore: {err:#}")))?),

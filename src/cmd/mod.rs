@@ -6,6 +6,7 @@ pub mod common;
 pub mod doctor;
 pub mod fleet;
 pub mod git;
+mod hosted;
 mod image;
 pub mod install_hook;
 mod pre_receive;
@@ -62,6 +63,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::InstallHook(args) => install_hook::run(&args),
         Command::PreReceive(args) => pre_receive::run(args),
         Command::Image(args) => image::run(args),
+        Command::Github(args) => hosted::run_github(args),
+        Command::Gitlab(args) => hosted::run_gitlab(args),
         Command::Verify(args) => verify::run(&args),
         Command::Rotate(args) => rotate::run(&args),
         Command::Report(args) => report::run(&args),

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod decode;
 pub mod fs;
 pub mod git;
+pub mod hosting;
 pub mod ignores;
 pub mod image;
 pub mod registry;

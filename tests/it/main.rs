@@ -11,6 +11,7 @@ mod fleet;
 mod git_history;
 mod git_hooks;
 mod git_packs;
+mod hosted;
 mod hostile;
 mod image;
 mod mock_provider;
