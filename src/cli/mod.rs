@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::Format;
 
 /// keyhound finds leaked secrets (API keys, tokens, private keys, passwords)
-/// in files and directories, fast, with few false alarms.
+/// in files, git histories and container images, fast, with few false alarms,
+/// tells which still work, and makes them stop working.
 ///
 /// Quick start:
 ///   keyhound scan .                     scan the current directory
@@ -23,6 +24,8 @@ use crate::report::Format;
 ///   keyhound scan . --format sarif -o keyhound.sarif
 ///   keyhound rules list                 show the detection rules
 ///   keyhound rotate findings.json       revoke or rotate live leaked keys (dry run unless --yes)
+///   keyhound image app.tar              scan a container image (or ghcr.io/acme/app:1.2)
+///   keyhound github --org acme          scan every repository of an organisation
 ///
 /// Exit codes: 0 no findings, 1 findings (see --exit-code), 2 usage or
 /// config error, 3 the scan could not complete (or a rotation failed).
