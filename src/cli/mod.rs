@@ -176,6 +176,15 @@ pub struct ImageArgs {
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
 
+    /// Record the scan in a datastore (see `keyhound git --datastore`), the image
+    /// under its name or path: a rescan reports only new findings (see --all).
+    #[arg(long, value_name = "DIR|FILE|URL")]
+    pub datastore: Option<String>,
+
+    /// With --datastore: report every finding, not only new ones.
+    #[arg(long, requires = "datastore")]
+    pub all: bool,
+
     /// Rules, content and output options.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -214,6 +214,17 @@ fn decompressed(mut raw: Box<dyn Read>) -> std::io::Result<Box<dyn Read>> {
     })
 }
 
+/// What an image scan found, and what identifies the image and its layers.
+#[derive(Debug, Default)]
+pub struct ImageScan {
+    /// Findings and totals.
+    pub results: super::ScanResults,
+    /// The image id (its config's digest), when the manifest names one.
+    pub image_id: Option<String>,
+    /// The layers' digests, in order.
+    pub layers: Vec<String>,
+}
+
 /// Files of a layer, read by a reader thread and scanned by a worker
 /// (batched: one hand-over per batch, not per small file).
 struct Batch {
@@ -246,7 +257,7 @@ pub fn scan_image(
     scanner: &crate::engine::Scanner,
     content: super::ContentOptions,
     threads: usize,
-) -> Result<super::ScanResults, ImageError> {
+) -> Result<ImageScan, ImageError> {
     let store = Store::open(path)?;
     let manifest = manifest(&store).map_err(|detail| ImageError::NotAnImage { path: path.to_path_buf(), detail })?;
     let image = Origin::File(PathBuf::from(label));
@@ -321,7 +332,8 @@ pub fn scan_image(
             }
         }
     }
-    Ok(results)
+    let image_id = manifest.config.as_deref().map(layer_digest);
+    Ok(ImageScan { results, image_id, layers: digests })
 }
 
 /// A scanning worker: batches until the readers are done; returns its results

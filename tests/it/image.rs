@@ -290,3 +290,19 @@ fn an_image_pushed_to_a_real_registry_is_pulled_and_scanned() {
     push_to_registry(&registry);
     assert_image_findings(std::ffi::OsStr::new(&format!("{registry}/acme/app:1.2")));
 }
+
+#[test]
+fn image_scans_are_recorded_in_a_datastore_and_a_rescan_reports_only_new_findings() {
+    let tree = Tree::new();
+    let layout = oci_layout(&tree);
+    let store = tree.path().join("store.db");
+    let args = ["--datastore", store.to_str().unwrap()];
+    let (code, first, stderr) = scan(layout.as_os_str(), &args);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(first["findings"].as_array().unwrap().len(), 3, "{first}");
+    let (code, again, stderr) = scan(layout.as_os_str(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(again["findings"].as_array().unwrap().is_empty(), "nothing new: {again}");
+    let (_, everything, _) = scan(layout.as_os_str(), &["--datastore", store.to_str().unwrap(), "--all"]);
+    assert_eq!(everything["findings"].as_array().unwrap().len(), 3);
+}
