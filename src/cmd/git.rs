@@ -11,8 +11,8 @@ use crate::source::ContentOptions;
 use super::common::{progress_bar, Hint, Session};
 use super::CmdError;
 
-/// A git object id of all zeros: "no commit" in pre-push input.
-const ZERO_OID: &str = "0000000000000000000000000000000000000000";
+/// A git object id of all zeros: "no commit" in pre-push and pre-receive input.
+pub(super) const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
 /// Runs a history scan and returns the exit code.
 pub fn run(args: &GitArgs) -> Result<u8, CmdError> {

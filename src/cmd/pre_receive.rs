@@ -15,11 +15,8 @@ use crate::source::git::history::{Limits, Selection};
 use crate::source::ContentOptions;
 
 use super::common::{progress_bar, Hint, Session};
-use super::git::from_git;
+use super::git::{from_git, ZERO_OID};
 use super::CmdError;
-
-/// A git object id of all zeros: a ref created (as old value) or deleted (as new value).
-const ZERO_OID: &str = "0000000000000000000000000000000000000000";
 
 /// Runs the hook; a non-zero exit (1 by default) makes git reject the push.
 pub fn run(mut args: PreReceiveArgs) -> Result<u8, CmdError> {

@@ -299,6 +299,15 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// What happened, for the audit trail and messages.
+    pub fn detail(&self) -> &str {
+        match self {
+            Effect::Revoked(detail) | Effect::AlreadyDead(detail) | Effect::Replaced { detail, .. } => detail,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,7 @@ pub(super) fn run(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Res
         }
         Err(Refused::Other(reason)) => return refuse(rotator, target, &reason),
     };
-    let detail = format!("{how} for {} on {}:{}", display_user(&login), login.host, login.port);
+    let detail = format!("{how} for {} on {}:{}", login.login_user(), login.host, login.port);
     rotator.record(target, "change-password", "ok", &detail, None)?;
     if let Err(reason) = rotator.deliver_all(target, &new_password, None)? {
         let saved = rotator.save_undelivered(target, &new_password)?;
@@ -95,14 +95,6 @@ pub(super) fn run(rotator: &mut Rotator<'_>, target: &Target<'_>) -> anyhow::Res
 fn refuse(rotator: &mut Rotator<'_>, target: &Target<'_>, reason: &str) -> anyhow::Result<Outcome> {
     rotator.record(target, "change-password", "failed", reason, None)?;
     Ok(Outcome::Failed(reason.to_string()))
-}
-
-fn display_user(login: &Login) -> &str {
-    match (login.user.as_str(), login.scheme.as_str()) {
-        ("", "postgres" | "postgresql") => "postgres",
-        ("", _) => "root",
-        (user, _) => user,
-    }
 }
 
 /// Why a password change did not happen.

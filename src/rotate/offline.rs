@@ -47,14 +47,13 @@ fn private_key(rotator: &mut Rotator<'_>, target: &Target<'_>, completing: bool)
         }
     };
     let checked = github_scope();
-    match (&installed, completing) {
-        (Some(found), true) if found.is_empty() && checked.is_some() => {
-            let detail =
-                format!("the {kind} key {fingerprint} is no longer installed in {}", checked.unwrap_or_default());
+    match (&installed, completing, &checked) {
+        (Some(found), true, Some(scope)) if found.is_empty() => {
+            let detail = format!("the {kind} key {fingerprint} is no longer installed in {scope}");
             rotator.record(target, "confirm", "ok", &detail, None)?;
             return Ok(Outcome::Done { detail, new_key_id: None });
         }
-        (_, true) if rotator.options.interactive => {
+        (_, true, _) if rotator.options.interactive => {
             let answer = rpassword::prompt_password(format!(
                 "Is the {kind} key {fingerprint} removed from every place that trusted it? Type yes: "
             ))?;

@@ -16,7 +16,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::finding::Secret;
-use crate::verify::http::{Request, Response};
+use crate::verify::http::Request;
 
 use super::action::{ActionContext, Effect};
 use super::providers::{json_of, send, unexpected};
@@ -295,7 +295,7 @@ pub fn run(recipe: &Recipe, ctx: &ActionContext<'_>) -> Result<Step, String> {
         return Err(format!("{} can only be retired with {variable} (the key cannot act on itself)", recipe.endpoint));
     }
     if let Some(lookup) = &recipe.lookup {
-        if let Answer::Dead(dead) = call(recipe, lookup, &mut vars)? {
+        if let Answer::Dead(dead) = call(recipe, lookup, &mut vars, true)? {
             return Ok(Step::Finished(dead));
         }
     }
@@ -304,7 +304,7 @@ pub fn run(recipe: &Recipe, ctx: &ActionContext<'_>) -> Result<Step, String> {
         return retire_with(recipe, &mut vars).map(Step::Finished);
     }
     let create = recipe.create.as_ref().ok_or("the recipe has no create request")?;
-    let answer = match call(recipe, create, &mut vars)? {
+    let answer = match call(recipe, create, &mut vars, false)? {
         Answer::Dead(dead) => return Ok(Step::Finished(dead)),
         Answer::Body(answer) => answer,
     };
@@ -339,7 +339,7 @@ pub fn run(recipe: &Recipe, ctx: &ActionContext<'_>) -> Result<Step, String> {
 pub fn retire(recipe: &Recipe, ctx: &ActionContext<'_>) -> Result<Effect, String> {
     let mut vars = Vars::new(recipe, ctx);
     if let Some(lookup) = &recipe.lookup {
-        if let Answer::Dead(dead) = call(recipe, lookup, &mut vars)? {
+        if let Answer::Dead(dead) = call(recipe, lookup, &mut vars, true)? {
             return Ok(dead);
         }
     }
@@ -348,7 +348,7 @@ pub fn retire(recipe: &Recipe, ctx: &ActionContext<'_>) -> Result<Effect, String
 
 fn retire_with(recipe: &Recipe, vars: &mut Vars<'_>) -> Result<Effect, String> {
     let revoke = recipe.revoke.as_ref().ok_or_else(|| format!("{} has no way to revoke only", recipe.endpoint))?;
-    if let Answer::Dead(dead) = call(recipe, revoke, vars)? {
+    if let Answer::Dead(dead) = call(recipe, revoke, vars, false)? {
         return Ok(dead);
     }
     Ok(Effect::Revoked(format!("{} revoked the key ({} {})", recipe.endpoint, revoke.method, revoke.path)))
@@ -362,13 +362,13 @@ enum Answer {
     Body(Value),
 }
 
-/// Sends one request and takes its captures.
-fn call(recipe: &Recipe, call: &Call, vars: &mut Vars<'_>) -> Result<Answer, String> {
-    // A lookup asks about the exposed key, so it authenticates as that key.
-    let as_key = recipe.lookup.as_ref().is_some_and(|lookup| std::ptr::eq(lookup, call));
+/// Sends one request and takes its captures. A lookup (`as_key`) asks about
+/// the exposed key, so it authenticates as that key, never as the management credential.
+fn call(recipe: &Recipe, call: &Call, vars: &mut Vars<'_>, as_key: bool) -> Result<Answer, String> {
     let request = build(recipe, call, vars, as_key)?;
     let response = send(vars.ctx, &request)?;
-    if let Some(reason) = gone(call, &response) {
+    let body = json_of(&response);
+    if let Some(reason) = gone(call, response.status, &body) {
         return Ok(Answer::Dead(Effect::AlreadyDead(format!(
             "{}: the key is already revoked or unknown ({reason})",
             recipe.endpoint
@@ -377,7 +377,6 @@ fn call(recipe: &Recipe, call: &Call, vars: &mut Vars<'_>) -> Result<Answer, Str
     if !call.ok.contains(&response.status) {
         return Err(unexpected(recipe.endpoint, &response));
     }
-    let body = json_of(&response);
     let source = match call.pick {
         None => body,
         Some((array, pick)) => pick_element(&body, array, pick, vars.ctx.secret)
@@ -431,10 +430,9 @@ fn build(recipe: &Recipe, call: &Call, vars: &Vars<'_>, as_key: bool) -> Result<
     Ok(request)
 }
 
-fn gone(call: &Call, response: &Response) -> Option<String> {
-    let body = json_of(response);
+fn gone(call: &Call, answered: u16, body: &Value) -> Option<String> {
     call.gone.iter().find_map(|(status, check)| {
-        if *status != response.status {
+        if *status != answered {
             return None;
         }
         match check {

@@ -82,10 +82,7 @@ pub(super) fn retire(
     let ctx = rotator.context(&base_url, target, &target.details);
     match recipe::retire(recipe, &ctx) {
         Ok(effect) => {
-            let detail = match &effect {
-                super::action::Effect::Revoked(detail) | super::action::Effect::AlreadyDead(detail) => detail.clone(),
-                super::action::Effect::Replaced { detail, .. } => detail.clone(),
-            };
+            let detail = effect.detail().to_string();
             rotator.record(target, "revoke", "ok", &detail, new_key_id.as_deref())?;
             rotator.confirm(target, format!("replaced; {detail}"), new_key_id)
         }

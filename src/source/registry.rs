@@ -194,7 +194,13 @@ impl Session {
             }
             let location = response.header("Location").ok_or("a redirect without a Location")?.to_string();
             let location = if location.starts_with('/') { format!("{}{location}", self.base) } else { location };
-            response = self.agent.get(&location).call().map_err(|err| format!("fetching blob {digest}: {err}"))?;
+            // The storage URL may carry a signature: errors name its host only.
+            let host = location.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or("its storage");
+            response = self
+                .agent
+                .get(&location)
+                .call()
+                .map_err(|err| format!("fetching blob {digest} from {host}: {}", err.kind()))?;
         }
         let mut file = std::fs::File::create(path).map_err(|err| format!("{}: {err}", path.display()))?;
         let mut hasher = Sha256::new();

@@ -16,6 +16,18 @@ use serde_json::Value;
 
 use super::{Status, Verification};
 
+impl Target {
+    /// The user logged in as: the URI's, else the server's usual administrator
+    /// (`postgres` for PostgreSQL, `root` for MySQL/MariaDB).
+    pub fn login_user(&self) -> &str {
+        match (self.user.as_str(), self.scheme.as_str()) {
+            ("", "postgres" | "postgresql") => "postgres",
+            ("", _) => "root",
+            (user, _) => user,
+        }
+    }
+}
+
 /// The URI schemes checked, and the default port of each.
 const SCHEMES: [(&str, u16); 6] =
     [("postgres", 5432), ("postgresql", 5432), ("redis", 6379), ("rediss", 6379), ("mysql", 3306), ("mariadb", 3306)];
@@ -112,7 +124,7 @@ pub fn postgres_config(target: &Target, timeout: Duration) -> postgres::Config {
     config
         .host(&target.host)
         .port(target.port)
-        .user(if target.user.is_empty() { "postgres" } else { &target.user })
+        .user(target.login_user())
         .password(&target.password)
         .connect_timeout(timeout)
         .application_name("keyhound");
@@ -127,7 +139,7 @@ pub fn mysql_options(target: &Target, timeout: Duration) -> mysql::OptsBuilder {
     mysql::OptsBuilder::new()
         .ip_or_hostname(Some(target.host.clone()))
         .tcp_port(target.port)
-        .user(Some(if target.user.is_empty() { "root" } else { &target.user }))
+        .user(Some(target.login_user()))
         .pass(Some(target.password.clone()))
         .db_name((!target.database.is_empty()).then(|| target.database.clone()))
         .prefer_socket(false)

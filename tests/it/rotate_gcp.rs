@@ -14,18 +14,21 @@ const KEY_ID: &str = "3f9d2c71a8b64e05d1c7e9a2b4f60813c5d7e9a1";
 const EMAIL: &str = "deployer@acme-prod-311206.iam.gserviceaccount.com";
 const MANAGEMENT: &str = "ya29.management-token-of-an-admin-0123456789";
 
-/// A key file with a fresh RSA key (openssl, which scripts/test installs), and a report naming it.
-fn tree_with_key_file() -> Tree {
+/// A key file with a fresh RSA key (openssl, which scripts/test installs), and a report naming it;
+/// also returns a line of the private key, which no output may show.
+fn tree_with_key_file() -> (Tree, String) {
     let tree = Tree::new();
     let output = std::process::Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
         .output()
         .expect("openssl makes the test's RSA key (scripts/test installs it)");
+    let pem = String::from_utf8(output.stdout).unwrap();
+    let key_line = pem.lines().nth(1).unwrap().to_string();
     let file = serde_json::json!({
         "type": "service_account",
         "project_id": "acme-prod-311206",
         "private_key_id": KEY_ID,
-        "private_key": String::from_utf8(output.stdout).unwrap(),
+        "private_key": pem,
         "client_email": EMAIL,
         "token_uri": "https://attacker.example/token",
     });
@@ -36,7 +39,7 @@ fn tree_with_key_file() -> Tree {
         "verification": { "status": "live", "details": { "client_email": EMAIL } },
     });
     tree.write("findings.json", serde_json::json!({ "findings": [finding] }).to_string());
-    tree
+    (tree, key_line)
 }
 
 /// Google: tokens for the key until it is deleted, then `invalid_grant`; IAM deletes once.
@@ -71,7 +74,7 @@ fn run(tree: &Tree, mock: &MockProvider, env: &[(&str, &str)]) -> Run {
 
 #[test]
 fn a_key_that_may_delete_itself_is_deleted_and_confirmed_dead() {
-    let tree = tree_with_key_file();
+    let (tree, key_line) = tree_with_key_file();
     let mock = google(true);
     let first = run(&tree, &mock, &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -81,7 +84,7 @@ fn a_key_that_may_delete_itself_is_deleted_and_confirmed_dead() {
     assert!(lines[1].starts_with("DELETE /v1/projects/acme-prod-311206/"), "{lines:?}");
     assert_eq!(lines.last().unwrap(), "POST /token", "the confirmation asks for a token again: {lines:?}");
     assert_eq!(steps(&tree).iter().map(|(step, _)| step.as_str()).collect::<Vec<_>>(), ["revoke", "confirm"]);
-    assert_never_printed(&tree, &first, &[]);
+    assert_never_printed(&tree, &first, &[&key_line]);
 
     let again = run(&tree, &mock, &[]);
     assert!(again.stderr.contains("already done"), "{}", again.stderr);
@@ -90,7 +93,7 @@ fn a_key_that_may_delete_itself_is_deleted_and_confirmed_dead() {
 
 #[test]
 fn without_the_permission_the_run_fails_and_names_the_management_token_which_then_deletes_it() {
-    let tree = tree_with_key_file();
+    let (tree, key_line) = tree_with_key_file();
     let mock = google(false);
     let refused = run(&tree, &mock, &[]);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
@@ -102,5 +105,5 @@ fn without_the_permission_the_run_fails_and_names_the_management_token_which_the
     let delete = mock.seen().into_iter().rfind(|seen| seen.line.starts_with("DELETE")).unwrap();
     assert_eq!(delete.header("authorization"), Some(format!("Bearer {MANAGEMENT}").as_str()));
     assert_eq!(state(&tree)[&fingerprint("gcp-service-account-key-0")]["progress"], "done");
-    assert_never_printed(&tree, &done, &[MANAGEMENT]);
+    assert_never_printed(&tree, &done, &[MANAGEMENT, &key_line]);
 }
