@@ -179,6 +179,19 @@ fn serialize_commit_id<S: Serializer>(commit: &Arc<CommitInfo>, serializer: S) -
     serializer.serialize_str(&commit.id)
 }
 
+/// Another place of a finding that stands for a group: the publicly known
+/// secrets of one published set (a library's test keys, an RFC's examples)
+/// are reported once, with the other places listed here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// The file (or archive member, image layer path) where the copy is.
+    pub path: String,
+    /// Its line (0 in binary content).
+    pub line: usize,
+    /// The copy's own fingerprint (baselines and ignore files name it).
+    pub fingerprint: Fingerprint,
+}
+
 /// A blob in git history: where it first appeared (the commit that introduced
 /// it) and, capped, other commits and paths where it was also found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -337,6 +350,9 @@ pub struct Finding {
     /// Why the place makes a fresh leak less likely (an installed package's
     /// tree, its documentation or test data); the confidence was lowered for it.
     pub context: Vec<String>,
+    /// Other places of the same publicly known set, reported under this one
+    /// finding (empty unless grouped; `--expand-known` lists each copy).
+    pub also_at: Vec<Place>,
     /// The encodings the secret was found under (`base64`, `base64 > percent`);
     /// the location is then the encoded span's.
     pub decoded: Option<String>,
@@ -425,6 +441,7 @@ impl Finding {
             tags: vec![],
             also_matched: vec![],
             context: vec![],
+            also_at: vec![],
             provider: None,
             decoded: None,
             verification: None,
@@ -476,6 +493,7 @@ mod tests {
             tags: vec![],
             also_matched: vec![],
             context: vec![],
+            also_at: vec![],
             provider: None,
             decoded: None,
             fingerprint: Fingerprint::compute("r", "-", "abcdefghijklmnop"),

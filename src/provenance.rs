@@ -8,6 +8,10 @@
 //! stays `medium` inside a package tree: a real key in a `.env` under
 //! `node_modules` must still come out. Everything else there is `low`.
 //!
+//! The publicly known secrets of one published set (a library's test keys,
+//! an RFC's example tokens) are reported once: the first copy stands for the
+//! set and lists the other places (`--expand-known` reports each).
+//!
 //! A compiled artefact of a scanned source file (`__pycache__/x.cpython-311.pyc`
 //! next to `x.py`) repeats the source's findings: those copies are dropped
 //! ("report once"), and counted.
@@ -18,7 +22,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::finding::{Confidence, Finding};
+use crate::finding::{Confidence, Finding, Place};
 
 /// The list of publicly known secrets (`rules/known/publicly-known.toml`).
 const PUBLICLY_KNOWN: &str = include_str!("../rules/known/publicly-known.toml");
@@ -106,7 +110,7 @@ pub fn apply(findings: &mut Vec<Finding>) -> u64 {
     for finding in findings.iter_mut() {
         if let Some(source) = publicly_known_source(&finding.rule_id, finding.secret.expose()) {
             finding.confidence = Confidence::Low;
-            finding.context.push(format!("publicly-known: {source}"));
+            finding.context.push(format!("{PUBLICLY_KNOWN_TAG}{source}"));
             continue;
         }
         let Some(context) = context_of(&finding.origin.display_path()) else { continue };
@@ -118,6 +122,44 @@ pub fn apply(findings: &mut Vec<Finding>) -> u64 {
         finding.context.push(context);
     }
     (before - findings.len()) as u64
+}
+
+/// The context tag of a publicly known secret: this, then where it is published.
+const PUBLICLY_KNOWN_TAG: &str = "publicly-known: ";
+
+/// Reports the publicly known secrets of one published set (same rule, same
+/// source in the list) once: the first finding in report order stands for the
+/// set and lists the others in `also_at`. Returns how many were folded into it.
+pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
+    let mut first_of_set: HashMap<(String, String), usize> = HashMap::new();
+    let mut folded = vec![false; findings.len()];
+    for index in 0..findings.len() {
+        let Some(source) = findings[index].context.iter().find_map(|tag| tag.strip_prefix(PUBLICLY_KNOWN_TAG)) else {
+            continue;
+        };
+        let set = (findings[index].rule_id.clone(), source.to_string());
+        match first_of_set.get(&set) {
+            None => {
+                first_of_set.insert(set, index);
+            }
+            Some(&first) => {
+                let copy = &findings[index];
+                let place = Place {
+                    path: copy.origin.display_path(),
+                    line: copy.location.line,
+                    fingerprint: copy.fingerprint.clone(),
+                };
+                findings[first].also_at.push(place);
+                folded[index] = true;
+            }
+        }
+    }
+    let mut position = 0;
+    findings.retain(|_| {
+        position += 1;
+        !folded[position - 1]
+    });
+    folded.iter().filter(|&&was| was).count() as u64
 }
 
 /// The source file a compiled Python file was made from: `dir/__pycache__/name.TAG.pyc`

@@ -97,6 +97,9 @@ pub struct ScanStats {
     /// Findings in compiled files that repeat their scanned source's (`__pycache__/*.pyc`), reported once.
     #[serde(skip_serializing_if = "is_zero")]
     pub compiled_copies: u64,
+    /// Copies of publicly known secrets reported under their set's one finding (`also_at`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub publicly_known_grouped: u64,
     /// Findings below `--min-confidence`, left out of the report.
     #[serde(skip_serializing_if = "is_zero")]
     pub below_min_confidence: u64,

@@ -424,6 +424,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
     pub min_confidence: Option<crate::finding::Confidence>,
 
+    /// Report every copy of a publicly known secret as a finding of its own.
+    /// By default the copies of one published set (a library's test keys, an
+    /// RFC's example tokens) are one finding that lists the other places.
+    #[arg(long)]
+    pub expand_known: bool,
+
     /// Exit 3 when some file or git object could not be read (the scan is incomplete),
     /// even if nothing was found.
     #[arg(long)]

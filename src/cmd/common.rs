@@ -92,6 +92,10 @@ impl Session {
             results.stats.suppressed += (before - results.findings.len()) as u64;
         }
         results.sort();
+        if !common.expand_known {
+            results.stats.publicly_known_grouped += crate::provenance::group_publicly_known(&mut results.findings);
+            results.stats.findings = results.findings.len() as u64;
+        }
         let mut rotation_failed = false;
         if common.verify.enabled() || self.always_verify || common.rotate {
             let options = verify_options(&common.verify.provider, self.scanner.rules());
@@ -315,6 +319,13 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
             "keyhound: {} finding(s) below --min-confidence {} were left out (--min-confidence low shows them)",
             stats.below_min_confidence,
             common.min_confidence.unwrap_or(crate::finding::Confidence::Low)
+        );
+    }
+    if stats.publicly_known_grouped > 0 {
+        eprintln!(
+            "keyhound: {} more copies of publicly known secrets are listed under their set's finding \
+             (--expand-known reports each)",
+            stats.publicly_known_grouped
         );
     }
     if stats.compiled_copies > 0 && common.verbose {

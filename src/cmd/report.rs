@@ -153,6 +153,7 @@ fn write_sarif(findings: &[StoredFinding], out: &mut dyn Write) -> io::Result<()
                 tags: vec![stored.provider.clone()],
                 also_matched: vec![],
                 context: vec![],
+                also_at: Vec::new(),
                 provider: None,
                 decoded: None,
                 fingerprint: Fingerprint::parse(&stored.fingerprint)

@@ -314,6 +314,7 @@ impl Scanner {
             provider: rule.provider.as_ref().map(|provider| provider.name.clone()),
             also_matched: found.also_matched.iter().map(|&index| self.rules.rules[index].id.clone()).collect(),
             context: Vec::new(),
+            also_at: Vec::new(),
             decoded: None,
             verification: None,
         }

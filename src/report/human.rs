@@ -82,6 +82,17 @@ fn write_finding(
     for context in &finding.context {
         writeln!(out, "    context: {} (confidence lowered)", printable(context))?;
     }
+    if !finding.also_at.is_empty() {
+        let shown: Vec<String> = finding
+            .also_at
+            .iter()
+            .take(SHOWN_PLACES)
+            .map(|place| format!("{}:{}", printable(&place.path), place.line))
+            .collect();
+        let more = finding.also_at.len().saturating_sub(SHOWN_PLACES);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        writeln!(out, "    also at ({} more of this set): {}{more}", finding.also_at.len(), shown.join(", "))?;
+    }
     if let Some(provider) = &finding.provider {
         let manage = console.map(|url| format!(": keys are managed at {url}")).unwrap_or_default();
         writeln!(out, "    provider: {}{}", printable(provider), printable(&manage))?;
@@ -89,6 +100,9 @@ fn write_finding(
     writeln!(out, "    {}", paint(options, DIM, &format!("fingerprint: {}", finding.fingerprint)))?;
     writeln!(out)
 }
+
+/// How many other places of a grouped finding the human report names.
+const SHOWN_PLACES: usize = 3;
 
 /// Cuts `text` to at most `max` characters, marking the cut.
 fn shorten(text: &str, max: usize) -> String {

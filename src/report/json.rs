@@ -49,6 +49,9 @@ pub struct JsonFinding<'a> {
     /// Why the place makes a fresh leak less likely (the confidence was lowered for it).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub context: &'a [String],
+    /// Other places of the same publicly known set, reported under this finding.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub also_at: &'a [crate::finding::Place],
     /// The encodings the secret was decoded from (`base64`, `base64 > percent`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoded: Option<&'a str>,
@@ -115,6 +118,7 @@ impl<'a> JsonFinding<'a> {
             provider: finding.provider.as_deref(),
             also_matched: &finding.also_matched,
             context: &finding.context,
+            also_at: &finding.also_at,
             decoded: finding.decoded.as_deref(),
             offset: finding.location.offset,
             binary: finding.location.in_binary,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::finding::{Confidence, Finding, Fingerprint, Location, Origin, Secret};
+use crate::finding::{Confidence, Finding, Fingerprint, Location, Origin, Place, Secret};
 use crate::verify::{Status, Verification};
 
 /// Reads the findings of a JSON report; the error names the file.
@@ -13,14 +13,25 @@ pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
     let stored: StoredReport = serde_json::from_str(&text).map_err(|err| {
         format!("{} is not a keyhound JSON report (write one with --format json): {err}", path.display())
     })?;
-    stored
-        .findings
-        .into_iter()
-        .enumerate()
-        .map(|(index, stored)| {
-            into_finding(stored).map_err(|problem| format!("{}: finding {}: {problem}", path.display(), index + 1))
-        })
-        .collect()
+    let mut findings = Vec::with_capacity(stored.findings.len());
+    for (index, stored) in stored.findings.into_iter().enumerate() {
+        let finding =
+            into_finding(stored).map_err(|problem| format!("{}: finding {}: {problem}", path.display(), index + 1))?;
+        findings.extend(finding.also_at.iter().map(|place| copy_at(&finding, place)));
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+/// A grouped finding's copy at `place`, as its own finding (a baseline made
+/// from a grouped report must name every copy).
+fn copy_at(finding: &Finding, place: &Place) -> Finding {
+    let mut copy = finding.clone();
+    copy.origin = Origin::File(PathBuf::from(&place.path));
+    copy.location = Location { line: place.line, column: 0, end_line: place.line, end_column: 0, ..finding.location };
+    copy.fingerprint = place.fingerprint.clone();
+    copy.also_at = Vec::new();
+    copy
 }
 
 /// What keyhound's JSON report holds per finding (the fields verification needs).
@@ -55,6 +66,8 @@ struct StoredFinding {
     also_matched: Vec<String>,
     #[serde(default)]
     context: Vec<String>,
+    #[serde(default)]
+    also_at: Vec<Place>,
     #[serde(default)]
     decoded: Option<String>,
     #[serde(default)]
@@ -118,6 +131,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         tags: stored.tags,
         also_matched: stored.also_matched,
         context: stored.context,
+        also_at: stored.also_at,
         decoded: stored.decoded,
         provider: stored.provider,
         fingerprint,

@@ -135,7 +135,10 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
         finding.secret_text(options.redaction),
         finding.confidence
     );
-    SarifResult::builder()
+    if !finding.context.is_empty() {
+        properties.insert("context".to_string(), json!(finding.context));
+    }
+    let mut result = SarifResult::builder()
         .rule_id(finding.rule_id.clone())
         .rule_index(rule_index as i64)
         .level(match finding.confidence {
@@ -146,6 +149,26 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
         .locations(vec![Location::builder().physical_location(physical).build()])
         .partial_fingerprints(fingerprints)
         .properties(PropertyBag::builder().additional_properties(properties).build())
+        .build();
+    if !finding.also_at.is_empty() {
+        result.related_locations = Some(finding.also_at.iter().map(related_location).collect());
+    }
+    result
+}
+
+/// Another place of a grouped finding, as a SARIF related location.
+fn related_location(place: &crate::finding::Place) -> Location {
+    let artifact = ArtifactLocation::builder().uri(uri(&place.path)).build();
+    let physical = match place.line {
+        0 => PhysicalLocation::builder().artifact_location(artifact).build(),
+        line => PhysicalLocation::builder()
+            .artifact_location(artifact)
+            .region(Region::builder().start_line(line as i64).build())
+            .build(),
+    };
+    Location::builder()
+        .physical_location(physical)
+        .message(Message::builder().text(format!("another copy (fingerprint {})", place.fingerprint)).build())
         .build()
 }
 

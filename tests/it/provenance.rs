@@ -85,3 +85,69 @@ fn min_confidence_leaves_low_findings_out_and_says_how_many() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`sure` is not a confidence level"));
 }
+
+#[test]
+fn copies_of_one_publicly_known_set_are_one_finding_that_lists_the_other_places() {
+    let tree = tree();
+    tree.write("third_party/oauth/README.md", format!("curl -H 'Authorization: Basic {RFC_BASIC}' ...\n"));
+    tree.write("vendor/client/base.py", format!("# Authorization: Basic {RFC_BASIC}\n"));
+    let rfc_findings = |report: &Value| -> Vec<Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|finding| finding["rule_id"] == "http-basic-auth-header")
+            .cloned()
+            .collect()
+    };
+
+    let (_, grouped) = scan_json(tree.path(), &[]);
+    let sets = rfc_findings(&grouped);
+    assert_eq!(sets.len(), 1, "one finding for the set: {sets:?}");
+    let places: Vec<&str> =
+        sets[0]["also_at"].as_array().unwrap().iter().map(|place| place["path"].as_str().unwrap()).collect();
+    assert_eq!(places, ["third_party/oauth/README.md", "vendor/client/base.py"]);
+    assert_eq!(sets[0]["also_at"][0]["line"], 1);
+    assert_eq!(grouped["stats"]["publicly_known_grouped"], 2);
+    assert_eq!(grouped["stats"]["findings"], grouped["findings"].as_array().unwrap().len());
+    let own = finding(&grouped, "src/settings.py", "github-pat").expect("a fresh leak is never grouped");
+    assert!(own.get("also_at").is_none(), "{own}");
+
+    let (_, expanded) = scan_json(tree.path(), &["--expand-known"]);
+    let copies = rfc_findings(&expanded);
+    assert_eq!(copies.len(), 3, "--expand-known reports each copy");
+    let mut expanded_fingerprints: Vec<&str> =
+        copies.iter().map(|finding| finding["fingerprint"].as_str().unwrap()).collect();
+    let mut listed: Vec<&str> = std::iter::once(sets[0]["fingerprint"].as_str().unwrap())
+        .chain(sets[0]["also_at"].as_array().unwrap().iter().map(|place| place["fingerprint"].as_str().unwrap()))
+        .collect();
+    expanded_fingerprints.sort_unstable();
+    listed.sort_unstable();
+    assert_eq!(expanded_fingerprints, listed, "each place keeps its own fingerprint");
+
+    let sarif = keyhound().current_dir(tree.path()).args(["scan", "--format", "sarif"]).output().unwrap();
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["ruleId"] == "http-basic-auth-header")
+        .unwrap();
+    assert_eq!(result["relatedLocations"].as_array().unwrap().len(), 2, "{result}");
+    assert!(result["properties"]["context"][0].as_str().unwrap().starts_with("publicly-known: "));
+}
+
+#[test]
+fn a_baseline_made_from_a_grouped_report_covers_every_copy() {
+    let tree = tree();
+    tree.write("third_party/oauth/README.md", format!("Authorization: Basic {RFC_BASIC}\n"));
+    let report = keyhound().current_dir(tree.path()).args(["scan", "--format", "json"]).output().unwrap();
+    tree.write("report.json", String::from_utf8(report.stdout).unwrap());
+    keyhound()
+        .current_dir(tree.path())
+        .args(["baseline", "create", "--from", "report.json", "-o", "base.json"])
+        .assert()
+        .code(0);
+    let (_, rescan) = scan_json(tree.path(), &["--baseline", "base.json", "--expand-known"]);
+    assert_eq!(rescan["findings"].as_array().unwrap().len(), 0, "{rescan}");
+}
