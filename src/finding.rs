@@ -188,6 +188,9 @@ pub struct Place {
     pub path: String,
     /// Its line (0 in binary content).
     pub line: usize,
+    /// Its byte offset in the file or blob.
+    #[serde(default)]
+    pub offset: usize,
     /// The copy's own fingerprint (baselines and ignore files name it).
     pub fingerprint: Fingerprint,
 }

@@ -127,6 +127,11 @@ pub fn apply(findings: &mut Vec<Finding>) -> u64 {
 /// The context tag of a publicly known secret: this, then where it is published.
 const PUBLICLY_KNOWN_TAG: &str = "publicly-known: ";
 
+/// Whether `finding`'s secret is on the publicly known list.
+pub fn is_publicly_known(finding: &Finding) -> bool {
+    finding.context.iter().any(|tag| tag.starts_with(PUBLICLY_KNOWN_TAG))
+}
+
 /// Reports the publicly known secrets of one published set (same rule, same
 /// source in the list) once: the first finding in report order stands for the
 /// set and lists the others in `also_at`. Returns how many were folded into it.
@@ -147,6 +152,7 @@ pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
                 let place = Place {
                     path: copy.origin.display_path(),
                     line: copy.location.line,
+                    offset: copy.location.offset,
                     fingerprint: copy.fingerprint.clone(),
                 };
                 findings[first].also_at.push(place);

@@ -337,6 +337,13 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
     if results.findings.is_empty() || common.format != Format::Human {
         return;
     }
+    if results.findings.iter().all(crate::provenance::is_publicly_known) {
+        eprintln!(
+            "\nEvery finding is a publicly known key (a library's test vector, a documented example): nothing \
+             to rotate. Check that none is used for real; --min-confidence medium leaves them out."
+        );
+        return;
+    }
     let advice = match hint {
         Hint::WorkingTree => {
             "What now: a committed secret is exposed. Revoke or rotate it at the provider, then load it \

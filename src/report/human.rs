@@ -87,7 +87,10 @@ fn write_finding(
             .also_at
             .iter()
             .take(SHOWN_PLACES)
-            .map(|place| format!("{}:{}", printable(&place.path), place.line))
+            .map(|place| match place.line {
+                0 => format!("{} at byte {}", printable(&place.path), place.offset),
+                line => format!("{}:{line}", printable(&place.path)),
+            })
             .collect();
         let more = finding.also_at.len().saturating_sub(SHOWN_PLACES);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };

@@ -28,7 +28,14 @@ pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
 fn copy_at(finding: &Finding, place: &Place) -> Finding {
     let mut copy = finding.clone();
     copy.origin = Origin::File(PathBuf::from(&place.path));
-    copy.location = Location { line: place.line, column: 0, end_line: place.line, end_column: 0, ..finding.location };
+    copy.location = Location {
+        line: place.line,
+        column: 0,
+        end_line: place.line,
+        end_column: 0,
+        offset: place.offset,
+        ..finding.location
+    };
     copy.fingerprint = place.fingerprint.clone();
     copy.also_at = Vec::new();
     copy

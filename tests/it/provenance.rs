@@ -151,3 +151,19 @@ fn a_baseline_made_from_a_grouped_report_covers_every_copy() {
     let (_, rescan) = scan_json(tree.path(), &["--baseline", "base.json", "--expand-known"]);
     assert_eq!(rescan["findings"].as_array().unwrap().len(), 0, "{rescan}");
 }
+
+#[test]
+fn a_scan_that_finds_only_publicly_known_keys_says_there_is_nothing_to_rotate() {
+    let tree = Tree::new();
+    tree.write("docs/oauth.md", format!("Authorization: Basic {RFC_BASIC}\n"));
+    tree.write("vendor/oauth/base.py", format!("# Authorization: Basic {RFC_BASIC}\n"));
+    let output = keyhound().current_dir(tree.path()).args(["scan", "--color", "never"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "still findings: the exit code says so");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("also at (1 more of this set): vendor/oauth/base.py:1"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 leak found"), "{stderr}");
+    assert!(stderr.contains("1 more copies of publicly known secrets"), "{stderr}");
+    assert!(stderr.contains("Every finding is a publicly known key"), "{stderr}");
+    assert!(!stderr.contains("Revoke or rotate"), "{stderr}");
+}
