@@ -252,7 +252,8 @@ impl Origin {
         let member = if member.is_empty() {
             let outer = archive.display_path();
             let file = outer.rsplit(['/', '!']).next().unwrap_or(&outer).to_string();
-            match file.strip_suffix(".tgz") {
+            // Gzip-compressed tarballs by another name: a Rust `.crate`, a `.tgz`.
+            match file.strip_suffix(".tgz").or_else(|| file.strip_suffix(".crate")) {
                 Some(stem) => format!("{stem}.tar"),
                 None => file.strip_suffix(".gz").map(str::to_string).unwrap_or(file),
             }

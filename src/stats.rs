@@ -97,6 +97,9 @@ pub struct ScanStats {
     /// Findings in compiled files that repeat their scanned source's (`__pycache__/*.pyc`), reported once.
     #[serde(skip_serializing_if = "is_zero")]
     pub compiled_copies: u64,
+    /// Findings in archive members whose unpacked file was scanned with the same secret, reported once.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archived_copies: u64,
     /// Copies of publicly known secrets reported under their set's one finding (`also_at`).
     #[serde(skip_serializing_if = "is_zero")]
     pub publicly_known_grouped: u64,

@@ -81,7 +81,9 @@ impl Session {
 
     /// Verifies (when asked), writes the report and the stderr summary; returns the exit code.
     pub fn finish(mut self, common: &CommonArgs, mut results: ScanResults, hint: Hint) -> Result<u8, CmdError> {
-        results.stats.compiled_copies += crate::provenance::apply(&mut results.findings);
+        let dropped = crate::provenance::apply(&mut results.findings);
+        results.stats.compiled_copies += dropped.compiled;
+        results.stats.archived_copies += dropped.archived;
         let before = results.findings.len();
         let min_confidence = common.min_confidence.unwrap_or(crate::finding::Confidence::Low);
         results.findings.retain(|finding| finding.confidence >= min_confidence);
@@ -332,6 +334,12 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
         eprintln!(
             "keyhound: {} finding(s) in compiled Python files repeat their scanned source's and are reported once",
             stats.compiled_copies
+        );
+    }
+    if stats.archived_copies > 0 && common.verbose {
+        eprintln!(
+            "keyhound: {} finding(s) in archives repeat the same file unpacked beside them and are reported once",
+            stats.archived_copies
         );
     }
     if results.findings.is_empty() || common.format != Format::Human {

@@ -51,6 +51,7 @@ fn blobs() -> (Blob, Vec<Blob>) {
     let base = gzip(&tar_of(&[
         ("etc/app/.env", format!("DEEPSEEK_API_KEY={DEEPSEEK_KEY}\n").into_bytes()),
         ("usr/share/doc/oauth/README", format!("Authorization: Basic {RFC_BASIC}\n").into_bytes()),
+        ("usr/share/doc/acme/examples/client.conf", b"api_key = \"q8ZtR2vLm5XwN7cKp3HdF9sJ\"\n".to_vec()),
         ("opt/app/main.py", b"print('hello')\n".to_vec()),
     ]));
     let cleanup_tar = tar_of(&[("etc/app/.wh..env", Vec::new()), ("opt/app/VERSION", b"1.2.0\n".to_vec())]);
@@ -149,15 +150,19 @@ fn assert_image_findings(image: &std::ffi::OsStr) {
     let history = finding(&report, "npm-access-token");
     assert!(history["path"].as_str().unwrap().ends_with("!config/history"));
     assert_eq!(history["line"], 2, "the second build step");
-    // The publicly known key is low: left out of an image scan by default, and counted.
+    // The publicly known key and the package documentation's example are low:
+    // left out of an image scan by default, and counted.
     assert!(report["findings"].as_array().unwrap().iter().all(|finding| finding["confidence"] != "low"));
-    assert!(stderr.contains("1 finding(s) below --min-confidence medium were left out"), "{stderr}");
+    assert!(stderr.contains("2 finding(s) below --min-confidence medium were left out"), "{stderr}");
     for secret in [DEEPSEEK_KEY, GITHUB_TOKEN, NPM_TOKEN] {
         assert!(!report.to_string().contains(secret) && !stderr.contains(secret), "redacted by default");
     }
     let (_, everything, _) = scan(image, &["--min-confidence", "low"]);
     let rfc = finding(&everything, "http-basic-auth-header");
     assert!(rfc["context"].to_string().contains("publicly-known"), "{rfc}");
+    let documented = finding(&everything, "generic-secret");
+    assert!(documented["path"].as_str().unwrap().ends_with("!usr/share/doc/acme/examples/client.conf"));
+    assert_eq!(documented["context"][0], "package documentation (/usr/share/doc)", "{documented}");
 }
 
 #[test]

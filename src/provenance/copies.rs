@@ -1,0 +1,124 @@
+//! Copies that repeat a scanned source's findings: a compiled Python file
+//! next to its `.py`, an archive member whose unpacked file was scanned too
+//! (a `.crate` beside the registry's extracted sources, a wheel beside the
+//! installed package). Each secret is reported once, where it is readable.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::finding::Finding;
+
+/// What [`drop_repeated`] left out of the report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    /// Findings in compiled Python files whose scanned source holds the same secret.
+    pub compiled: u64,
+    /// Findings in archive members whose unpacked file (same relative path) holds the same secret.
+    pub archived: u64,
+}
+
+/// Why a finding repeats another.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    Compiled,
+    Archived,
+}
+
+/// Drops the findings that repeat a scanned source's: a `.pyc` whose `.py`
+/// has the same secret for the same rule, and an archive member
+/// (`x.crate!x.tar!pkg/src/lib.rs`) whose unpacked file (`.../pkg/src/lib.rs`,
+/// outside any archive) does.
+pub fn drop_repeated(findings: &mut Vec<Finding>) -> Dropped {
+    let paths: Vec<String> = findings.iter().map(|finding| finding.origin.display_path()).collect();
+    let key = |finding: &Finding| (finding.rule_id.clone(), finding.secret.expose().to_string());
+    let mut unpacked: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (index, finding) in findings.iter().enumerate().filter(|(index, _)| !paths[*index].contains('!')) {
+        unpacked.entry(key(finding)).or_default().push(index);
+    }
+    let sources: HashSet<(&str, String, String)> = findings
+        .iter()
+        .zip(&paths)
+        .map(|(finding, path)| (path.as_str(), finding.rule_id.clone(), finding.secret.expose().to_string()))
+        .collect();
+    let copies: Vec<Option<Repeat>> = findings
+        .iter()
+        .zip(&paths)
+        .map(|(finding, path)| {
+            if let Some(source) = python_source_of(path) {
+                let (rule, secret) = key(finding);
+                return sources.contains(&(source.as_str(), rule, secret)).then_some(Repeat::Compiled);
+            }
+            let member = path.rsplit_once('!')?.1.trim_start_matches('/');
+            let suffix = format!("/{member}");
+            let others = unpacked.get(&key(finding))?;
+            let repeated = !member.is_empty()
+                && others.iter().any(|&other| paths[other] == member || paths[other].ends_with(&suffix));
+            repeated.then_some(Repeat::Archived)
+        })
+        .collect();
+    let dropped = Dropped {
+        compiled: copies.iter().filter(|copy| **copy == Some(Repeat::Compiled)).count() as u64,
+        archived: copies.iter().filter(|copy| **copy == Some(Repeat::Archived)).count() as u64,
+    };
+    let mut position = 0;
+    findings.retain(|_| {
+        position += 1;
+        copies[position - 1].is_none()
+    });
+    dropped
+}
+
+/// The source file a compiled Python file was made from: `dir/__pycache__/name.TAG.pyc`
+/// or `dir/name.pyc` -> `dir/name.py`.
+fn python_source_of(path: &str) -> Option<String> {
+    let stem = path.strip_suffix(".pyc")?;
+    match stem.rsplit_once("/__pycache__/") {
+        Some((dir, file)) => {
+            let name = file.split('.').next().filter(|name| !name.is_empty())?;
+            Some(format!("{dir}/{name}.py"))
+        }
+        None => Some(format!("{stem}.py")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_python_files_name_their_source() {
+        assert_eq!(python_source_of("lib/pkg/__pycache__/auth.cpython-311.pyc").as_deref(), Some("lib/pkg/auth.py"));
+        assert_eq!(python_source_of("lib/pkg/auth.pyc").as_deref(), Some("lib/pkg/auth.py"));
+        assert_eq!(python_source_of("lib/pkg/auth.py"), None);
+    }
+
+    fn at(path: &str, secret: &str) -> Finding {
+        Finding::sample("github-pat", secret, crate::finding::Origin::File(path.into()), 1)
+    }
+
+    #[test]
+    fn an_archive_member_repeating_its_unpacked_file_is_dropped_and_a_different_one_kept() {
+        let cache = "registry/cache/pem-4.0.0.crate!pem-4.0.0.tar!pem-4.0.0/src/lib.rs";
+        let mut findings = vec![
+            at("registry/src/index/pem-4.0.0/src/lib.rs", "ghp_one"),
+            at(cache, "ghp_one"),
+            at(cache, "ghp_two"),
+            at("other.zip!pem-4.0.0/README.md", "ghp_one"),
+            at("pkg/__pycache__/auth.cpython-312.pyc", "ghp_three"),
+            at("pkg/auth.py", "ghp_three"),
+        ];
+        let dropped = drop_repeated(&mut findings);
+        assert_eq!(dropped, Dropped { compiled: 1, archived: 1 });
+        let left: Vec<(String, &str)> =
+            findings.iter().map(|finding| (finding.origin.display_path(), finding.secret.expose())).collect();
+        assert_eq!(
+            left,
+            [
+                ("registry/src/index/pem-4.0.0/src/lib.rs".to_string(), "ghp_one"),
+                (cache.to_string(), "ghp_two"),
+                ("other.zip!pem-4.0.0/README.md".to_string(), "ghp_one"),
+                ("pkg/auth.py".to_string(), "ghp_three"),
+            ],
+            "a secret the unpacked file lacks, or another file's, stays"
+        );
+    }
+}
