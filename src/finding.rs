@@ -182,14 +182,13 @@ fn serialize_commit_id<S: Serializer>(commit: &Arc<CommitInfo>, serializer: S) -
 /// Another place of a finding that stands for a group: the publicly known
 /// secrets of one published set (a library's test keys, an RFC's examples)
 /// are reported once, with the other places listed here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Place {
     /// The file (or archive member, image layer path) where the copy is.
     pub path: String,
     /// Its line (0 in binary content).
     pub line: usize,
     /// Its byte offset in the file or blob.
-    #[serde(default)]
     pub offset: usize,
     /// The copy's own fingerprint (baselines and ignore files name it).
     pub fingerprint: Fingerprint,

@@ -94,10 +94,6 @@ impl Session {
             results.stats.suppressed += (before - results.findings.len()) as u64;
         }
         results.sort();
-        if !common.expand_known {
-            results.stats.publicly_known_grouped += crate::provenance::group_publicly_known(&mut results.findings);
-            results.stats.findings = results.findings.len() as u64;
-        }
         let mut rotation_failed = false;
         if common.verify.enabled() || self.always_verify || common.rotate {
             let options = verify_options(&common.verify.provider, self.scanner.rules());
@@ -122,6 +118,11 @@ impl Session {
             if common.verify.only_live {
                 results.findings.retain(finding_is_live);
             }
+            results.stats.findings = results.findings.len() as u64;
+        }
+        // After verification and rotation, which see every copy; live copies stay findings of their own.
+        if !common.expand_known {
+            results.stats.publicly_known_grouped += crate::provenance::group_publicly_known(&mut results.findings);
             results.stats.findings = results.findings.len() as u64;
         }
         results.stats.rules = self.scanner.rules().len();
@@ -345,14 +346,16 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
     if results.findings.is_empty() || common.format != Format::Human {
         return;
     }
-    if results.findings.iter().all(crate::provenance::is_publicly_known) {
-        eprintln!(
-            "\nEvery finding is a publicly known key (a library's test vector, a documented example): nothing \
-             to rotate. Check that none is used for real; --min-confidence medium leaves them out."
-        );
-        return;
-    }
+    let only_publicly_known = results
+        .findings
+        .iter()
+        .all(|finding| crate::provenance::is_publicly_known(finding) && !finding_is_live(finding));
     let advice = match hint {
+        Hint::WorkingTree | Hint::History | Hint::Image if only_publicly_known => {
+            "Every finding is a publicly known key (a library's test vector, a documented example), none \
+             verified live: nothing to rotate. Check that none is used for real; --min-confidence medium \
+             leaves them out."
+        }
         Hint::WorkingTree => {
             "What now: a committed secret is exposed. Revoke or rotate it at the provider, then load it \
              from the environment or a secret manager."

@@ -1,7 +1,8 @@
 //! Copies that repeat a scanned source's findings: a compiled Python file
-//! next to its `.py`, an archive member whose unpacked file was scanned too
-//! (a `.crate` beside the registry's extracted sources, a wheel beside the
-//! installed package). Each secret is reported once, where it is readable.
+//! next to its `.py`, an installed package's archive whose unpacked file was
+//! scanned too (a `.crate` beside the registry's extracted sources, a wheel
+//! beside the installed package). Each secret is reported once, where it is
+//! readable.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,9 +25,9 @@ enum Repeat {
 }
 
 /// Drops the findings that repeat a scanned source's: a `.pyc` whose `.py`
-/// has the same secret for the same rule, and an archive member
-/// (`x.crate!x.tar!pkg/src/lib.rs`) whose unpacked file (`.../pkg/src/lib.rs`,
-/// outside any archive) does.
+/// has the same secret for the same rule, and an archive member of an
+/// installed package tree (`~/.cargo/registry/cache/x.crate!x.tar!pkg/src/lib.rs`)
+/// whose unpacked file (`.../pkg/src/lib.rs`, outside any archive) does.
 pub fn drop_repeated(findings: &mut Vec<Finding>) -> Dropped {
     let paths: Vec<String> = findings.iter().map(|finding| finding.origin.display_path()).collect();
     let key = |finding: &Finding| (finding.rule_id.clone(), finding.secret.expose().to_string());
@@ -47,6 +48,9 @@ pub fn drop_repeated(findings: &mut Vec<Finding>) -> Dropped {
                 let (rule, secret) = key(finding);
                 return sources.contains(&(source.as_str(), rule, secret)).then_some(Repeat::Compiled);
             }
+            // Only installed packages: a project's own archive (`dist/app.zip!config/.env`)
+            // is another place its key leaked, to be cleaned up too.
+            super::context_of(path)?;
             let member = path.rsplit_once('!')?.1.trim_start_matches('/');
             let suffix = format!("/{member}");
             let others = unpacked.get(&key(finding))?;
@@ -97,14 +101,16 @@ mod tests {
 
     #[test]
     fn an_archive_member_repeating_its_unpacked_file_is_dropped_and_a_different_one_kept() {
-        let cache = "registry/cache/pem-4.0.0.crate!pem-4.0.0.tar!pem-4.0.0/src/lib.rs";
+        let cache = "/root/.cargo/registry/cache/pem-4.0.0.crate!pem-4.0.0.tar!pem-4.0.0/src/lib.rs";
         let mut findings = vec![
-            at("registry/src/index/pem-4.0.0/src/lib.rs", "ghp_one"),
+            at("/root/.cargo/registry/src/index/pem-4.0.0/src/lib.rs", "ghp_one"),
             at(cache, "ghp_one"),
             at(cache, "ghp_two"),
             at("other.zip!pem-4.0.0/README.md", "ghp_one"),
             at("pkg/__pycache__/auth.cpython-312.pyc", "ghp_three"),
             at("pkg/auth.py", "ghp_three"),
+            at("config/.env", "ghp_four"),
+            at("dist/release.zip!config/.env", "ghp_four"),
         ];
         let dropped = drop_repeated(&mut findings);
         assert_eq!(dropped, Dropped { compiled: 1, archived: 1 });
@@ -113,12 +119,14 @@ mod tests {
         assert_eq!(
             left,
             [
-                ("registry/src/index/pem-4.0.0/src/lib.rs".to_string(), "ghp_one"),
+                ("/root/.cargo/registry/src/index/pem-4.0.0/src/lib.rs".to_string(), "ghp_one"),
                 (cache.to_string(), "ghp_two"),
                 ("other.zip!pem-4.0.0/README.md".to_string(), "ghp_one"),
                 ("pkg/auth.py".to_string(), "ghp_three"),
+                ("config/.env".to_string(), "ghp_four"),
+                ("dist/release.zip!config/.env".to_string(), "ghp_four"),
             ],
-            "a secret the unpacked file lacks, or another file's, stays"
+            "a secret the unpacked file lacks, another file's, or one in a project's own archive stays"
         );
     }
 }

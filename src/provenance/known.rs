@@ -13,6 +13,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, Place};
+use crate::verify::Status;
 
 /// The list of publicly known secrets (`rules/known/publicly-known.toml`).
 const PUBLICLY_KNOWN: &str = include_str!("../../rules/known/publicly-known.toml");
@@ -68,14 +69,16 @@ pub fn is_publicly_known(finding: &Finding) -> bool {
 
 /// Reports the publicly known secrets of one published set (same rule, same
 /// source in the list) once: the first finding in report order stands for the
-/// set and lists the others in `also_at`. Returns how many were folded into it.
+/// set and lists the others in `also_at`. A copy the provider called live is
+/// never folded. Returns how many were folded.
 pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
     let mut first_of_set: HashMap<(String, String), usize> = HashMap::new();
     let mut folded = vec![false; findings.len()];
     for index in 0..findings.len() {
-        let Some(source) = findings[index].context.iter().find_map(|tag| tag.strip_prefix(PUBLICLY_KNOWN_TAG)) else {
-            continue;
-        };
+        let live =
+            findings[index].verification.as_ref().is_some_and(|verification| verification.status == Status::Live);
+        let source = findings[index].context.iter().find_map(|tag| tag.strip_prefix(PUBLICLY_KNOWN_TAG));
+        let Some(source) = source.filter(|_| !live) else { continue };
         let set = (findings[index].rule_id.clone(), source.to_string());
         match first_of_set.get(&set) {
             None => {
@@ -105,6 +108,33 @@ pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rfc_header_at(path: &str) -> Finding {
+        let origin = crate::finding::Origin::File(path.into());
+        let mut finding = Finding::sample("http-basic-auth-header", "czZCaGRSa3F0MzpnWDFmQmF0M2JW", origin, 3);
+        finding.context.push(format!("{PUBLICLY_KNOWN_TAG}RFC 6749 section 2.3.1"));
+        finding
+    }
+
+    #[test]
+    fn a_set_is_one_finding_but_a_live_copy_and_a_fresh_leak_stay_apart() {
+        let mut live = rfc_header_at("c/live.py");
+        live.verification = Some(crate::verify::Verification { status: Status::Live, details: Default::default() });
+        let fresh = Finding::sample(
+            "http-basic-auth-header",
+            "ZGVwbG95OmhrM21ROXpSN3RXMg",
+            crate::finding::Origin::File("d.py".into()),
+            1,
+        );
+        let mut findings = vec![rfc_header_at("a.md"), rfc_header_at("b/base.py"), live, fresh];
+        assert_eq!(group_publicly_known(&mut findings), 1);
+        let paths: Vec<String> = findings.iter().map(|finding| finding.origin.display_path()).collect();
+        assert_eq!(paths, ["a.md", "c/live.py", "d.py"]);
+        assert_eq!(findings[0].also_at.len(), 1);
+        assert_eq!(findings[0].also_at[0].path, "b/base.py");
+        assert_eq!(findings[0].also_at[0].line, 3);
+        assert_eq!(findings[0].also_at[0].fingerprint, rfc_header_at("b/base.py").fingerprint);
+    }
 
     #[test]
     fn the_publicly_known_list_is_well_formed_and_names_existing_rules() {

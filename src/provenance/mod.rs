@@ -66,19 +66,39 @@ pub struct Provenance {
 /// Archive and image members (`archive!member`) are matched inside too.
 pub fn context_of(path: &str) -> Option<Provenance> {
     let path = format!("/{}", path.trim_start_matches('/').replace('!', "/"));
-    let tree = PACKAGE_TREES.iter().find(|(segment, _)| path.contains(segment))?;
-    let after_tree = &path[path.find(tree.0).map_or(0, |at| at + tree.0.len() - 1)..];
+    let (tree, at) = PACKAGE_TREES.iter().find_map(|tree| Some((tree, tree_start(&path, tree.0)?)))?;
+    let after_tree = &path[at + tree.0.len() - 1..];
     Some(match TEST_DIRECTORIES.iter().find(|dir| after_tree.contains(*dir)) {
         Some(dir) => Provenance { tag: format!("{}; test data ({})", tree.1, dir.trim_matches('/')), test_data: true },
         None => Provenance { tag: tree.1.to_string(), test_data: false },
     })
 }
 
+/// Where `segment` starts in `path`, if it marks a package tree there. Ruby's
+/// `gems/` counts only before an installed gem's versioned directory
+/// (`gems/rack-3.0.8/`): a monorepo's own `gems/` directory is not installed.
+fn tree_start(path: &str, segment: &str) -> Option<usize> {
+    path.match_indices(segment).map(|(at, _)| at).find(|&at| {
+        segment != "/gems/" || {
+            let gem = path[at + segment.len()..].split('/').next().unwrap_or("");
+            gem.rsplit_once('-')
+                .is_some_and(|(name, version)| !name.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()))
+        }
+    })
+}
+
 /// Whether `path` is a shared or static library in a system library directory
 /// (`/usr/lib/x86_64-linux-gnu/libgnutls.so.30`, `/usr/lib/libfoo.a`).
 fn is_installed_library(path: &str) -> bool {
-    let member = path.rsplit('!').next().unwrap_or(path);
-    let path = format!("/{}", member.trim_start_matches('/'));
+    // The root of a file system is the disk's, or an image layer's (`IMAGE!sha256:...!lib/...`);
+    // `lib/` inside an archive (an Android `.apk`) or a scanned project is the project's own.
+    let (root, path) = match path.rsplit_once('!') {
+        Some((outer, member)) if outer.rsplit('!').next().is_some_and(|layer| layer.starts_with("sha256:")) => {
+            (true, format!("/{}", member.trim_start_matches('/')))
+        }
+        Some((_, member)) => (false, member.to_string()),
+        None => (path.starts_with('/'), path.to_string()),
+    };
     let Some(name) = path.rsplit('/').next() else { return false };
     let shared = match name.find(".so") {
         Some(at) => name[at + 3..].bytes().all(|byte| byte.is_ascii_digit() || byte == b'.'),
@@ -86,7 +106,7 @@ fn is_installed_library(path: &str) -> bool {
     };
     (shared || name.ends_with(".a"))
         && (LIBRARY_DIRECTORIES.iter().any(|dir| path.contains(dir))
-            || ROOT_LIBRARY_DIRECTORIES.iter().any(|dir| path.starts_with(dir)))
+            || root && ROOT_LIBRARY_DIRECTORIES.iter().any(|dir| path.starts_with(dir)))
 }
 
 /// The provenance of one finding: its path's, or a library's for a secret in
@@ -151,6 +171,7 @@ mod tests {
             .unwrap()
             .contains("Maven"));
         assert!(tag("/usr/local/bundle/gems/rack-3.0.8/lib/rack/session.rb").unwrap().contains("gems"));
+        assert_eq!(tag("monorepo/gems/billing/lib/billing/client.rb"), None, "a monorepo's own gems are not installed");
         assert!(tag("/usr/lib/python3.11/distutils/command/register.py").unwrap().contains("Python library"));
         assert_eq!(tag("/usr/src/app/config/settings.py"), None, "an application in /usr/src is not a package");
     }
@@ -168,6 +189,9 @@ mod tests {
         assert!(is_installed_library("/usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3"));
         assert!(is_installed_library("/usr/lib/x86_64-linux-gnu/libgnutls.a"));
         assert!(is_installed_library("img!sha256:ab!lib/x86_64-linux-gnu/libssl.so.3"));
+        assert!(is_installed_library("/lib/x86_64-linux-gnu/libssl.so.3"));
+        assert!(!is_installed_library("app.apk!lib/arm64-v8a/libnative.so"), "an Android app's own library");
+        assert!(!is_installed_library("lib/libacme.so"), "a scanned project's lib/");
         assert!(!is_installed_library("/home/dev/build/libacme.so.1"), "not a system library directory");
         assert!(!is_installed_library("/home/dev/acme/lib/libacme.so"), "a project's own lib/ is not the system's");
         assert!(!is_installed_library("/usr/lib/acme/settings.sources"), "`.so` must end the name or take a version");

@@ -24,9 +24,17 @@ pub fn read_report(path: &Path) -> Result<Vec<Finding>, String> {
 }
 
 /// A grouped finding's copy at `place`, as its own finding (a baseline made
-/// from a grouped report must name every copy).
+/// from a grouped report must name every copy). A set's copies may hold other
+/// secrets than the finding that stands for them, so the copy's secret is
+/// unknown: it matches by fingerprint and is never verified or rotated.
 fn copy_at(finding: &Finding, place: &Place) -> Finding {
     let mut copy = finding.clone();
+    copy.secret = Secret::new("*****");
+    copy.matched = Secret::new("*****");
+    copy.line = Secret::new("*****");
+    copy.verification = Some(Verification::unknown(
+        "a copy listed under a publicly known set: its secret is not in the report (scan with --expand-known)",
+    ));
     copy.origin = Origin::File(PathBuf::from(&place.path));
     copy.location = Location {
         line: place.line,
@@ -74,7 +82,7 @@ struct StoredFinding {
     #[serde(default)]
     context: Vec<String>,
     #[serde(default)]
-    also_at: Vec<Place>,
+    also_at: Vec<StoredPlace>,
     #[serde(default)]
     decoded: Option<String>,
     #[serde(default)]
@@ -83,6 +91,24 @@ struct StoredFinding {
     fingerprint: Option<String>,
     #[serde(default)]
     verification: Option<StoredVerification>,
+}
+
+/// Another copy of a grouped finding as the JSON report writes it.
+#[derive(Debug, Deserialize)]
+struct StoredPlace {
+    path: String,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    offset: usize,
+    fingerprint: String,
+}
+
+impl StoredPlace {
+    fn into_place(self) -> Result<Place, String> {
+        let fingerprint = Fingerprint::parse(&self.fingerprint).map_err(|problem| format!("also_at: {problem}"))?;
+        Ok(Place { path: self.path, line: self.line, offset: self.offset, fingerprint })
+    }
 }
 
 /// A finding's verification as the JSON report writes it.
@@ -138,7 +164,7 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
         tags: stored.tags,
         also_matched: stored.also_matched,
         context: stored.context,
-        also_at: stored.also_at,
+        also_at: stored.also_at.into_iter().map(StoredPlace::into_place).collect::<Result<_, _>>()?,
         decoded: stored.decoded,
         provider: stored.provider,
         fingerprint,
@@ -151,4 +177,39 @@ fn into_finding(stored: StoredFinding) -> Result<Finding, String> {
             stored.verification.map(StoredVerification::into_verification)
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_with_copy(fingerprint: &str) -> tempfile::NamedTempFile {
+        let report = serde_json::json!({"findings": [{
+            "rule_id": "private-key", "path": "libgnutls.a", "secret": "-----BEGIN RSA PRIVATE KEY-----\\nMIIE",
+            "fingerprint": "0123456789abcdef0123456789abcdef",
+            "also_at": [{"path": "libgnutls.so.30", "line": 0, "offset": 1582976, "fingerprint": fingerprint}],
+        }]});
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), report.to_string()).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_grouped_copy_is_read_back_as_its_own_finding_that_is_never_verified() {
+        let file = report_with_copy("fedcba9876543210fedcba9876543210");
+        let findings = read_report(file.path()).unwrap();
+        assert_eq!(findings.len(), 2);
+        let copy = findings.iter().find(|finding| finding.origin.display_path() == "libgnutls.so.30").unwrap();
+        assert_eq!(copy.fingerprint.as_str(), "fedcba9876543210fedcba9876543210");
+        assert_eq!(copy.location.offset, 1582976);
+        assert_eq!(copy.secret.expose(), "*****", "a copy's secret may differ from its set's: not taken");
+        assert!(matches!(copy.verification.as_ref().unwrap().status, Status::Unknown(_)));
+    }
+
+    #[test]
+    fn a_crafted_fingerprint_of_a_copy_is_refused() {
+        let file = report_with_copy("../../etc/passwd");
+        let err = read_report(file.path()).unwrap_err();
+        assert!(err.contains("finding 1") && err.contains("also_at"), "{err}");
+    }
 }

@@ -160,7 +160,10 @@ fn result(finding: &Finding, rule_index: usize, options: RenderOptions) -> Sarif
 fn related_location(place: &crate::finding::Place) -> Location {
     let artifact = ArtifactLocation::builder().uri(uri(&place.path)).build();
     let physical = match place.line {
-        0 => PhysicalLocation::builder().artifact_location(artifact).build(),
+        0 => PhysicalLocation::builder()
+            .artifact_location(artifact)
+            .region(Region::builder().byte_offset(place.offset as i64).build())
+            .build(),
         line => PhysicalLocation::builder()
             .artifact_location(artifact)
             .region(Region::builder().start_line(line as i64).build())

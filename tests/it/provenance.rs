@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::common::{keyhound, scan_json, Tree};
+use crate::common::{keyhound, scan_json, GitRepo, Tree};
 
 const GITHUB_TOKEN: &str = "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";
 /// RFC 6749's example client credentials (`s6BhdRkqt3:gX1fBat3bV`), listed as publicly known.
@@ -166,4 +166,16 @@ fn a_scan_that_finds_only_publicly_known_keys_says_there_is_nothing_to_rotate() 
     assert!(stderr.contains("1 more copies of publicly known secrets"), "{stderr}");
     assert!(stderr.contains("Every finding is a publicly known key"), "{stderr}");
     assert!(!stderr.contains("Revoke or rotate"), "{stderr}");
+}
+
+#[test]
+fn a_commit_of_a_publicly_known_key_is_still_blocked_with_the_commit_advice() {
+    let repo = GitRepo::new();
+    repo.tree.write("docs/oauth.md", format!("Authorization: Basic {RFC_BASIC}\n"));
+    repo.git(&["add", "-A"]);
+    let output = keyhound().current_dir(repo.path()).args(["staged", "--no-config"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Commit blocked") && stderr.contains("keyhound:allow"), "{stderr}");
+    assert!(!stderr.contains("nothing to rotate"), "{stderr}");
 }
