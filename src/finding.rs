@@ -419,6 +419,11 @@ impl Finding {
         text.replace(secret, &redaction.apply(secret))
     }
 
+    /// Whether the provider said the secret works.
+    pub fn is_live(&self) -> bool {
+        self.verification.as_ref().is_some_and(|verification| verification.status == crate::verify::Status::Live)
+    }
+
     /// The secret as `redaction` allows it to be printed.
     pub fn secret_text(&self, redaction: Redaction) -> String {
         redaction.apply(self.secret.expose())

@@ -21,7 +21,6 @@ use crate::rules::RuleSet;
 use crate::source::ScanResults;
 use crate::stats::{ScanStats, SkipReason};
 use crate::verify::runner::{verify_findings, VerifyOptions};
-use crate::verify::Status;
 
 use super::{CmdError, EXIT_CLEAN, EXIT_SCAN_ERROR};
 
@@ -116,7 +115,7 @@ impl Session {
                 rotation_failed = summary.any_failed();
             }
             if common.verify.only_live {
-                results.findings.retain(finding_is_live);
+                results.findings.retain(crate::finding::Finding::is_live);
             }
             results.stats.findings = results.findings.len() as u64;
         }
@@ -173,7 +172,7 @@ impl Session {
         }
         let failing = match common.verify.fail_on {
             FailOn::Any => !results.findings.is_empty(),
-            FailOn::Live => results.findings.iter().any(finding_is_live),
+            FailOn::Live => results.findings.iter().any(crate::finding::Finding::is_live),
         };
         if !failing && !results.stats.config_errors.is_empty() {
             eprintln!(
@@ -183,10 +182,6 @@ impl Session {
         }
         Ok(if failing { common.exit_code } else { EXIT_CLEAN })
     }
-}
-
-fn finding_is_live(finding: &crate::finding::Finding) -> bool {
-    finding.verification.as_ref().is_some_and(|verification| verification.status == Status::Live)
 }
 
 /// Verification options from the flags, with endpoint overrides from
@@ -346,10 +341,8 @@ fn print_summary(results: &ScanResults, elapsed: Duration, common: &CommonArgs, 
     if results.findings.is_empty() || common.format != Format::Human {
         return;
     }
-    let only_publicly_known = results
-        .findings
-        .iter()
-        .all(|finding| crate::provenance::is_publicly_known(finding) && !finding_is_live(finding));
+    let only_publicly_known =
+        results.findings.iter().all(|finding| crate::provenance::is_publicly_known(finding) && !finding.is_live());
     let advice = match hint {
         Hint::WorkingTree | Hint::History | Hint::Image if only_publicly_known => {
             "Every finding is a publicly known key (a library's test vector, a documented example), none \

@@ -4,7 +4,7 @@
 //! beside the installed package). Each secret is reported once, where it is
 //! readable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::finding::Finding;
 
@@ -17,58 +17,44 @@ pub struct Dropped {
     pub archived: u64,
 }
 
-/// Why a finding repeats another.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Repeat {
-    Compiled,
-    Archived,
-}
-
 /// Drops the findings that repeat a scanned source's: a `.pyc` whose `.py`
 /// has the same secret for the same rule, and an archive member of an
 /// installed package tree (`~/.cargo/registry/cache/x.crate!x.tar!pkg/src/lib.rs`)
 /// whose unpacked file (`.../pkg/src/lib.rs`, outside any archive) does.
 pub fn drop_repeated(findings: &mut Vec<Finding>) -> Dropped {
     let paths: Vec<String> = findings.iter().map(|finding| finding.origin.display_path()).collect();
-    let key = |finding: &Finding| (finding.rule_id.clone(), finding.secret.expose().to_string());
-    let mut unpacked: HashMap<(String, String), Vec<usize>> = HashMap::new();
-    for (index, finding) in findings.iter().enumerate().filter(|(index, _)| !paths[*index].contains('!')) {
-        unpacked.entry(key(finding)).or_default().push(index);
+    // Where each (rule, secret) was found.
+    let mut places: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (finding, path) in findings.iter().zip(&paths) {
+        places.entry((&finding.rule_id, finding.secret.expose())).or_default().push(path);
     }
-    let sources: HashSet<(&str, String, String)> = findings
-        .iter()
-        .zip(&paths)
-        .map(|(finding, path)| (path.as_str(), finding.rule_id.clone(), finding.secret.expose().to_string()))
-        .collect();
-    let copies: Vec<Option<Repeat>> = findings
-        .iter()
-        .zip(&paths)
-        .map(|(finding, path)| {
-            if let Some(source) = python_source_of(path) {
-                let (rule, secret) = key(finding);
-                return sources.contains(&(source.as_str(), rule, secret)).then_some(Repeat::Compiled);
-            }
-            // Only installed packages: a project's own archive (`dist/app.zip!config/.env`)
-            // is another place its key leaked, to be cleaned up too.
-            super::context_of(path)?;
-            let member = path.rsplit_once('!')?.1.trim_start_matches('/');
+    let mut compiled = vec![false; findings.len()];
+    let mut archived = vec![false; findings.len()];
+    for (index, (finding, path)) in findings.iter().zip(&paths).enumerate() {
+        let same_secret = &places[&(finding.rule_id.as_str(), finding.secret.expose())];
+        if let Some(source) = python_source_of(path) {
+            compiled[index] = same_secret.contains(&source.as_str());
+        } else if let Some(member) = installed_archive_member(path) {
             let suffix = format!("/{member}");
-            let others = unpacked.get(&key(finding))?;
-            let repeated = !member.is_empty()
-                && others.iter().any(|&other| paths[other] == member || paths[other].ends_with(&suffix));
-            repeated.then_some(Repeat::Archived)
-        })
-        .collect();
-    let dropped = Dropped {
-        compiled: copies.iter().filter(|copy| **copy == Some(Repeat::Compiled)).count() as u64,
-        archived: copies.iter().filter(|copy| **copy == Some(Repeat::Archived)).count() as u64,
-    };
-    let mut position = 0;
-    findings.retain(|_| {
-        position += 1;
-        copies[position - 1].is_none()
-    });
-    dropped
+            archived[index] =
+                same_secret.iter().any(|other| !other.contains('!') && (*other == member || other.ends_with(&suffix)));
+        }
+    }
+    let marked: Vec<bool> = compiled.iter().zip(&archived).map(|(a, b)| *a || *b).collect();
+    super::remove_marked(findings, &marked);
+    Dropped {
+        compiled: compiled.iter().filter(|&&set| set).count() as u64,
+        archived: archived.iter().filter(|&&set| set).count() as u64,
+    }
+}
+
+/// The member path of an archive in an installed package tree
+/// (`pkg-1.0/src/lib.rs` of `.../registry/cache/pkg-1.0.crate!pkg-1.0.tar!pkg-1.0/src/lib.rs`).
+/// A project's own archive (`dist/app.zip!config/.env`) is another place its
+/// key leaked, to be cleaned up too: none.
+fn installed_archive_member(path: &str) -> Option<&str> {
+    let member = path.rsplit_once('!')?.1.trim_start_matches('/');
+    (!member.is_empty() && super::context_of(path).is_some()).then_some(member)
 }
 
 /// The source file a compiled Python file was made from: `dir/__pycache__/name.TAG.pyc`

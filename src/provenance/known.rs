@@ -13,7 +13,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, Place};
-use crate::verify::Status;
 
 /// The list of publicly known secrets (`rules/known/publicly-known.toml`).
 const PUBLICLY_KNOWN: &str = include_str!("../../rules/known/publicly-known.toml");
@@ -62,9 +61,14 @@ pub fn publicly_known_source(rule: &str, secret: &str) -> Option<&'static str> {
 /// The context tag of a publicly known secret: this, then where it is published.
 pub const PUBLICLY_KNOWN_TAG: &str = "publicly-known: ";
 
+/// Where `finding`'s secret is published, if [`super::apply`] found it on the list.
+fn published_source(finding: &Finding) -> Option<&str> {
+    finding.context.iter().find_map(|tag| tag.strip_prefix(PUBLICLY_KNOWN_TAG))
+}
+
 /// Whether `finding`'s secret is on the publicly known list.
 pub fn is_publicly_known(finding: &Finding) -> bool {
-    finding.context.iter().any(|tag| tag.starts_with(PUBLICLY_KNOWN_TAG))
+    published_source(finding).is_some()
 }
 
 /// Reports the publicly known secrets of one published set (same rule, same
@@ -75,10 +79,10 @@ pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
     let mut first_of_set: HashMap<(String, String), usize> = HashMap::new();
     let mut folded = vec![false; findings.len()];
     for index in 0..findings.len() {
-        let live =
-            findings[index].verification.as_ref().is_some_and(|verification| verification.status == Status::Live);
-        let source = findings[index].context.iter().find_map(|tag| tag.strip_prefix(PUBLICLY_KNOWN_TAG));
-        let Some(source) = source.filter(|_| !live) else { continue };
+        if findings[index].is_live() {
+            continue;
+        }
+        let Some(source) = published_source(&findings[index]) else { continue };
         let set = (findings[index].rule_id.clone(), source.to_string());
         match first_of_set.get(&set) {
             None => {
@@ -97,12 +101,7 @@ pub fn group_publicly_known(findings: &mut Vec<Finding>) -> u64 {
             }
         }
     }
-    let mut position = 0;
-    findings.retain(|_| {
-        position += 1;
-        !folded[position - 1]
-    });
-    folded.iter().filter(|&&was| was).count() as u64
+    super::remove_marked(findings, &folded)
 }
 
 #[cfg(test)]
@@ -119,7 +118,8 @@ mod tests {
     #[test]
     fn a_set_is_one_finding_but_a_live_copy_and_a_fresh_leak_stay_apart() {
         let mut live = rfc_header_at("c/live.py");
-        live.verification = Some(crate::verify::Verification { status: Status::Live, details: Default::default() });
+        live.verification =
+            Some(crate::verify::Verification { status: crate::verify::Status::Live, details: Default::default() });
         let fresh = Finding::sample(
             "http-basic-auth-header",
             "ZGVwbG95OmhrM21ROXpSN3RXMg",

@@ -141,6 +141,16 @@ pub fn apply(findings: &mut Vec<Finding>) -> copies::Dropped {
     dropped
 }
 
+/// Removes the findings whose mark is set (marks are by position); returns how many.
+fn remove_marked(findings: &mut Vec<Finding>, marked: &[bool]) -> u64 {
+    let mut position = 0;
+    findings.retain(|_| {
+        position += 1;
+        !marked[position - 1]
+    });
+    marked.iter().filter(|&&set| set).count() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
